@@ -1,0 +1,52 @@
+"""The ``sora-audit`` command line. Each subcommand lives in ``audit/commands/<name>.py`` with
+``register(subparsers)`` and ``run(args) -> exit code``; adding one is one line in ``COMMANDS``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import UsageError
+
+# Subcommand modules under audit.commands, in the order `--help` lists them.
+COMMANDS = ["check"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors: exit 2 as DESIGN.md says
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"sora-audit: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sora-audit",
+        description="Audit AI-generated video clips: provenance, watermark, quality; gate them against a policy.",
+    )
+    parser.add_argument("--version", action="version", version=f"sora-audit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"audit.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as e:
+        print(f"sora-audit: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sora-audit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``sora-audit``; see ``audit.cli.COMMANDS``."""

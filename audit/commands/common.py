@@ -1,0 +1,133 @@
+"""Options and steps shared by the commands that audit clips (``check``, ``run``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import contract
+from ..pipeline import AuditOptions, AuditTask
+from ..policy import Policy, exit_code, load_policy
+
+DEFAULT_REPORTS = Path("reports")
+
+
+def add_audit_options(p: argparse.ArgumentParser) -> None:
+    """Flags every auditing command takes."""
+    p.add_argument("--policy", metavar="FILE", help="TOML gate policy (defaults: audit/policy_defaults.toml)")
+    p.add_argument("--json", metavar="FILE", help="also write the JSON results (the documented contract) here")
+    p.add_argument(
+        "--report", metavar="DIR",
+        help="folder for this run's outputs (default: reports/<run id>/); results.json is always written there",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=None, metavar="N",
+        help="worker processes (default: number of CPUs, at most 4; 0 = audit in this process)",
+    )
+    p.add_argument("--reference", metavar="IMG", help="the still image the clip(s) started from (image-to-video)")
+    p.add_argument(
+        "--watermark-template", metavar="PNG", action="append", default=[],
+        help="template image (PNG with alpha) of the visible watermark to look for; repeatable",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table; exit code and files only")
+
+
+def default_jobs() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
+    from ..errors import UsageError
+
+    for tpl in args.watermark_template:
+        if not Path(tpl).is_file():
+            raise UsageError(f"{tpl}: watermark template not found")
+    if args.reference and not Path(args.reference).is_file():
+        raise UsageError(f"{args.reference}: reference image not found")
+    return AuditOptions(
+        policy=policy,
+        reference=args.reference,
+        watermark_templates=tuple(args.watermark_template),
+    )
+
+
+def run_tasks(tasks: Sequence[AuditTask], jobs: int, quiet: bool, executor=None) -> list[dict]:
+    """Audit ``tasks`` with a progress bar; results in task order."""
+    from ..executors import make_executor
+
+    ex = executor or make_executor(jobs)
+    results: list[dict | None] = [None] * len(tasks)
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=console, disable=quiet, transient=False,
+    ) as bar:
+        job = bar.add_task("", total=len(tasks))
+        for i, res in ex.run(tasks):
+            results[i] = res
+            bar.update(job, advance=1, description=Path(res["path"]).name)
+    return [r for r in results if r is not None]
+
+
+def finish_run(args: argparse.Namespace, run_id: str, started: str, clips: list[dict], policy: Policy,
+               extra: dict | None = None) -> int:
+    """Write the run's outputs, print the summary, and return the exit code."""
+    code = exit_code(c["verdict"] for c in clips)
+    run = contract.run_dict(
+        run_id=run_id, clips=clips, started_at=started, finished_at=now_iso(),
+        policy_source=policy.source, policy_digest=policy.digest, exit_code=code, extra=extra,
+    )
+    out_dir = Path(args.report) if args.report else DEFAULT_REPORTS / run_id
+    written = [contract.write_json_atomic(out_dir / "results.json", run)]
+    if args.json:
+        written.append(contract.write_json_atomic(args.json, run))
+    if not args.quiet:
+        print_summary(run)
+        for w in written:
+            print(f"wrote {w}")
+    return code
+
+
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta"}
+
+
+def print_summary(run: dict) -> None:
+    console = Console()
+    table = Table(title=f"sora-audit {run['run_id']}", show_lines=False)
+    for col in ("clip", "verdict", "duration", "size", "findings (worst first)"):
+        table.add_column(col, overflow="fold")
+    rank = {"fail": 0, "warn": 1, "info": 2}
+    for c in run["clips"]:
+        m = c.get("media") or {}
+        fs = sorted(c["findings"], key=lambda f: rank.get(f["severity"], 3))
+        shown = "; ".join(f"{f['code']}" for f in fs if f["severity"] != "info")[:160] or "-"
+        table.add_row(
+            c["path"],
+            f"[{_STYLE[c['verdict']]}]{c['verdict']}[/]",
+            f"{m['duration_s']:.2f}s" if m.get("duration_s") is not None else "-",
+            f"{m['width']}x{m['height']}" if m.get("width") else "-",
+            shown,
+        )
+    console.print(table)
+    counts = ", ".join(f"{v} {k}" for k, v in run["counts"].items() if v)
+    console.print(f"{len(run['clips'])} clip(s): {counts}. exit code {run['exit_code']}")
+    errors = [f for c in run["clips"] for f in c["findings"] if f["category"] == "runtime" and f["severity"] == "fail"]
+    for f in errors:
+        print(f"error: {f['message']}", file=sys.stderr)

@@ -1,0 +1,273 @@
+"""Open a clip with PyAV: probe its streams, then stream analysis frames in one decode pass.
+
+``open_clip`` checks the file and probes the container; ``ClipReader.frames`` decodes once,
+downscales each frame to the analysis size, applies the display rotation, and yields ``Frame``s
+with the presentation time of each frame (never recomputed from an index and a guessed fps).
+Memory stays flat: one frame at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from .errors import EmptyFileError, MissingFileError, NotAVideoError, UndecodableError, UsageError
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
+
+# How many times decoding was started in this process; tests read it to prove one pass per clip.
+DECODE_PASSES = 0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the container says about a clip. Sizes in pixels, times in seconds.
+
+    From ``open_clip`` sizes are as coded; ``ClipReader.final_info()`` (after the decode pass)
+    gives the displayed size, the rotation and the exact decoded frame count.
+    """
+
+    duration_s: float
+    fps: float
+    width: int
+    height: int
+    frames: int
+    codec: str
+    has_audio: bool
+    variable_frame_rate: bool = False
+    rotation: int = 0
+    pix_fmt: str | None = None
+    bit_rate: int | None = None
+    audio_codec: str | None = None
+    audio_sample_rate: int | None = None
+    container: str | None = None
+    size_bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "duration_s": round(self.duration_s, 4),
+            "fps": round(self.fps, 4),
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "codec": self.codec,
+            "has_audio": self.has_audio,
+            "variable_frame_rate": self.variable_frame_rate,
+            "rotation": self.rotation,
+            "pix_fmt": self.pix_fmt,
+            "bit_rate": self.bit_rate,
+            "audio_codec": self.audio_codec,
+            "audio_sample_rate": self.audio_sample_rate,
+            "container": self.container,
+            "size_bytes": self.size_bytes,
+        }
+
+
+class Frame:
+    """One analysis frame: ``bgr`` (H x W x 3 uint8) at the analysis size, ``t`` in seconds.
+
+    ``scale`` maps analysis pixels back to displayed pixels (display width / analysis width).
+    ``gray`` is computed on first use and shared by every detector.
+    """
+
+    __slots__ = ("index", "t", "bgr", "scale", "_gray")
+
+    def __init__(self, index: int, t: float, bgr: np.ndarray, scale: float):
+        self.index = index
+        self.t = t
+        self.bgr = bgr
+        self.scale = scale
+        self._gray = None
+
+    @property
+    def gray(self) -> np.ndarray:
+        if self._gray is None:
+            import cv2
+
+            self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+        return self._gray
+
+
+def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """Even (w, h) no larger than ``max_side`` on the long side, aspect kept, never upscaled."""
+    s = min(1.0, max_side / max(width, height))
+    w = max(2, int(round(width * s / 2)) * 2)
+    h = max(2, int(round(height * s / 2)) * 2)
+    return w, h
+
+
+def _sniff(path: Path) -> str:
+    head = path.read_bytes()[:512] if path.stat().st_size < 512 else path.open("rb").read(512)
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return "isobmff"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    return "text" if all(c.isprintable() or c in "\r\n\t" for c in text) else "binary"
+
+
+class ClipReader:
+    """An open clip. Use as a context manager; ``info`` is the probe, ``frames()`` the decode."""
+
+    def __init__(self, path: Path, container, stream, info: MediaInfo):
+        self.path = path
+        self._container = container
+        self._stream = stream
+        self.info = info
+        self.decoded_frames = 0
+        self.decode_error: str | None = None
+        self.last_t: float | None = None
+        self.rotation = 0
+        self._deltas: list[float] = []
+
+    def __enter__(self) -> "ClipReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._container.close()
+
+    def frames(self, max_side: int = 640) -> Iterator[Frame]:
+        """Decode the clip once, yielding analysis frames (displayed orientation).
+
+        Stops at the first decode error and records it in ``decode_error``: a truncated clip
+        still gives the frames before the cut.
+        """
+        global DECODE_PASSES
+        DECODE_PASSES += 1
+        info = self.info
+        aw = ah = None
+        prev_t = None
+        try:
+            for vf in self._container.decode(self._stream):
+                if aw is None:
+                    # The display matrix travels with the frames; read it from the first one.
+                    self.rotation = int(vf.rotation or 0) % 360
+                    aw, ah = analysis_size(vf.width, vf.height, max_side)
+                    scale = vf.width / aw
+                t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
+                img = vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
+                if self.rotation:
+                    img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
+                if prev_t is not None:
+                    self._deltas.append(t - prev_t)
+                prev_t = t
+                self.last_t = t
+                yield Frame(self.decoded_frames, t, img, scale)
+                self.decoded_frames += 1
+        except (av.error.FFmpegError, ValueError) as e:
+            self.decode_error = f"decoding stopped after {self.decoded_frames} frames: {e}"
+
+    def final_info(self) -> MediaInfo:
+        """The probe completed with what the decode pass measured (frame count, VFR)."""
+        d = self._deltas
+        vfr = False
+        if len(d) >= 2:
+            med = float(np.median(d))
+            vfr = med > 0 and float(np.max(np.abs(np.asarray(d) - med))) > 0.25 * med
+        info = replace(self.info, frames=self.decoded_frames, variable_frame_rate=vfr, rotation=self.rotation)
+        if self.rotation in (90, 270):
+            info = replace(info, width=self.info.height, height=self.info.width)
+        return info
+
+
+def open_clip(path: str | Path) -> ClipReader:
+    """Open and probe ``path``. Raises an ``InputError`` subclass naming the file and the problem."""
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError(p, "no such file")
+    if p.is_dir():
+        raise UsageError(f"{p}: is a folder; pass it to `check` to audit the clips inside")
+    size = p.stat().st_size
+    if size == 0:
+        raise EmptyFileError(p, "file is empty (0 bytes)")
+    kind = _sniff(p)
+    try:
+        container = av.open(str(p), mode="r", metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        if kind == "isobmff":
+            raise UndecodableError(p, f"MP4/MOV container is truncated or corrupt ({e.__class__.__name__}: {getattr(e, 'strerror', e)})") from None
+        if kind == "text":
+            raise NotAVideoError(p, "is a text file, not a video") from None
+        raise NotAVideoError(p, "not a recognised media container (unknown or random bytes)") from None
+    try:
+        return _probe(p, container, size)
+    except BaseException:
+        container.close()
+        raise
+
+
+def _fps(stream) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            f = float(rate)
+            if 0 < f < 1000:
+                return f
+    return 0.0
+
+
+def _probe(p: Path, container, size: int) -> ClipReader:
+    videos = [s for s in container.streams.video]
+    audios = [s for s in container.streams.audio]
+    if not videos:
+        what = "an audio-only file" if audios else "a file with no video stream"
+        raise NotAVideoError(p, f"is {what}; nothing to audit")
+    v = videos[0]
+    cc = v.codec_context
+    if not cc.width or not cc.height:
+        raise UndecodableError(p, "video stream has no frame size; the file is corrupt")
+    v.thread_type = "AUTO"
+    if v.duration is not None and v.time_base is not None:
+        duration = float(v.duration * v.time_base)
+    elif container.duration is not None:
+        duration = container.duration / av.time_base
+    else:
+        duration = 0.0
+    fps = _fps(v)
+    frames = int(v.frames or 0) or (int(round(duration * fps)) if fps else 0)
+    a = audios[0] if audios else None
+    info = MediaInfo(
+        duration_s=duration,
+        fps=fps,
+        width=int(cc.width),
+        height=int(cc.height),
+        frames=frames,
+        codec=cc.name,
+        has_audio=a is not None,
+        pix_fmt=cc.pix_fmt,
+        bit_rate=int(v.bit_rate or container.bit_rate or 0) or None,
+        audio_codec=a.codec_context.name if a is not None else None,
+        audio_sample_rate=int(a.codec_context.sample_rate or 0) or None if a is not None else None,
+        container=container.format.name,
+        size_bytes=size,
+    )
+    return ClipReader(p, container, v, info)
+
+
+def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively) into clip paths, in a stable order.
+
+    Files named explicitly are kept whatever their extension (they get a clear error later if
+    they are not video); folders contribute files with a video extension. Returns (clips, notes)
+    where notes name folders that held no clip.
+    """
+    clips: list[Path] = []
+    notes: list[str] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
+            if not found:
+                notes.append(f"{p}: folder holds no clips ({', '.join(extensions)})")
+            new = [q for q in found if q.resolve() not in seen]
+        else:
+            new = [p] if p.resolve() not in seen else []
+        for q in new:
+            seen.add(q.resolve())
+            clips.append(q)
+    return clips, notes

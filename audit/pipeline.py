@@ -1,0 +1,227 @@
+"""The flow of one clip: probe -> one decode pass through every detector -> findings -> verdict.
+
+``audit_clip(task)`` is the whole job for one clip and the unit every executor runs (process
+pool or cluster): it takes a small picklable ``AuditTask`` and returns the clip's JSON-contract
+dict. It never raises for a bad clip: problems become findings and an ``error`` verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import contract
+from .detectors import Detector, cross_checks, registry
+from .errors import AuditError, ConfigError, InputError
+from .findings import FAIL, RUNTIME, WARN, Finding
+from .media import MediaInfo, open_clip
+from .policy import Policy, load_policy
+from .source import Source, load_sidecar
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """Run-wide settings, the same for every clip. Picklable: it travels to workers."""
+
+    policy: Policy = field(default_factory=load_policy)
+    reference: str | None = None                  # --reference IMG: the still the clip started from
+    watermark_templates: tuple[str, ...] = ()     # --watermark-template PNG (RGBA)
+    trust: Any = None                             # provenance trust settings (audit.provenance)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditTask:
+    """One clip to audit. ``source`` is the request when known (else the sidecar is read)."""
+
+    path: str
+    options: AuditOptions = field(default_factory=AuditOptions)
+    source: Source | None = None
+
+
+@dataclass
+class AuditContext:
+    """What a detector may know about the clip it audits."""
+
+    path: Path
+    media: MediaInfo
+    policy: Policy
+    options: AuditOptions
+    source: Source | None
+
+    @property
+    def reference(self) -> str | None:
+        """Path of the reference image: ``--reference`` wins over the request's."""
+        return self.options.reference or (self.source.reference if self.source else None)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _runtime(code: str, message: str, **evidence: Any) -> Finding:
+    return Finding(RUNTIME, FAIL, code, message, evidence)
+
+
+class _Run:
+    """Mutable state of one clip's audit, turned into the contract dict at the end."""
+
+    def __init__(self, task: AuditTask):
+        self.task = task
+        self.path = Path(task.path)
+        self.source = task.source
+        self.media: MediaInfo | None = None
+        self.blocks: dict[str, Any] = {"provenance": None, "watermark": None}
+        self.metrics: dict[str, Any] = {}
+        self.findings: list[Finding] = []
+        self.timings: dict[str, Any] = {"detectors": {}}
+        self.sha256: str | None = None
+
+
+def audit_clip(task: AuditTask) -> dict[str, Any]:
+    """Audit one clip. Returns its JSON-contract dict; bad input becomes an ``error`` verdict."""
+    run = _Run(task)
+    t0 = time.perf_counter()
+    try:
+        _audit(run)
+    except InputError as e:
+        run.findings.append(_runtime(e.code, f"{e}. {e.hint}.", path=e.path))
+    except AuditError as e:
+        run.findings.append(_runtime("runtime.audit_error", str(e), path=str(run.path)))
+    except Exception as e:  # a bug of ours must cost one clip, not the batch
+        run.findings.append(
+            _runtime(
+                "runtime.internal_error",
+                f"{run.path}: internal error while auditing ({type(e).__name__}: {e}); please report it",
+                traceback=traceback.format_exc(limit=6),
+            )
+        )
+    run.timings["total_s"] = round(time.perf_counter() - t0, 4)
+    policy = task.options.policy
+    findings = policy.apply_overrides(run.findings)
+    return contract.clip_dict(
+        path=str(run.path),
+        verdict=policy.verdict(findings),
+        source=run.source,
+        media=run.media,
+        blocks=run.blocks,
+        metrics=run.metrics,
+        findings=findings,
+        sha256=run.sha256,
+        timings=run.timings,
+    )
+
+
+def _audit(run: _Run) -> None:
+    opts = run.task.options
+    policy = opts.policy
+    if run.source is None:
+        try:
+            run.source = load_sidecar(run.path)
+        except ConfigError as e:
+            run.findings.append(Finding(RUNTIME, WARN, "runtime.sidecar_invalid", f"{e}; audited without it", {}))
+    t = time.perf_counter()
+    with open_clip(run.path) as reader:
+        run.media = reader.info
+        run.sha256 = sha256_file(run.path)
+        ctx = AuditContext(run.path, reader.info, policy, opts, run.source)
+        detectors = [cls(ctx) for cls in registry() if cls.enabled(ctx)]
+        run.timings["probe_s"] = round(time.perf_counter() - t, 4)
+        _decode_pass(run, reader, detectors, policy)
+        run.media = ctx.media = reader.final_info()
+        _check_decode(run, reader, policy)
+    for det in detectors:
+        _finish(run, det)
+    for check in cross_checks():
+        # Rules that need several detectors' results (e.g. "manifest or watermark").
+        run.findings.extend(check(ctx, run.blocks, run.metrics))
+
+
+def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -> None:
+    feeders = [d for d in detectors if d.wants_frames]
+    cost = {d.name: 0.0 for d in feeders}
+    broken: set[str] = set()
+    t_start = time.perf_counter()
+    clock = time.perf_counter
+    for frame in reader.frames(max_side=policy.get("analysis", "max_side")):
+        for d in feeders:
+            if d.name in broken:
+                continue
+            t = clock()
+            try:
+                d.feed(frame)
+            except Exception as e:
+                broken.add(d.name)
+                run.findings.append(_detector_failed(run, d, e))
+            cost[d.name] += clock() - t
+    total = time.perf_counter() - t_start
+    run.timings["decode_s"] = round(total - sum(cost.values()), 4)
+    run.timings["detectors"].update({k: round(v, 4) for k, v in cost.items()})
+    run.broken = broken  # type: ignore[attr-defined]
+
+
+def _check_decode(run: _Run, reader, policy: Policy) -> None:
+    info = run.media
+    n = reader.decoded_frames
+    if n == 0:
+        raise _no_frames(run.path, reader.decode_error)
+    if reader.decode_error:
+        run.findings.append(
+            _runtime("runtime.decode_incomplete", f"{run.path}: {reader.decode_error}; the file is corrupt or cut off. "
+                     "Download or export it again.", frames_decoded=n)
+        )
+    elif info.duration_s > 0 and reader.last_t is not None:
+        frame_s = 1.0 / info.fps if info.fps else 0.0
+        decoded = reader.last_t + frame_s
+        if decoded < policy.get("media", "min_decoded_share") * info.duration_s:
+            run.findings.append(
+                _runtime("runtime.truncated", f"{run.path}: decoded {decoded:.2f} s of the {info.duration_s:.2f} s "
+                         "the container declares; the file is cut off. Download it again.",
+                         decoded_s=round(decoded, 3), declared_s=round(info.duration_s, 3))
+            )
+    if n < policy.get("media", "min_frames"):
+        run.findings.append(
+            _runtime("runtime.too_few_frames", f"{run.path}: only {n} decodable frame(s); temporal checks need at "
+                     f"least {policy.get('media', 'min_frames')}. Is this a still image saved as a video?", frames=n)
+        )
+
+
+def _no_frames(path: Path, err: str | None):
+    from .errors import UndecodableError
+
+    return UndecodableError(path, f"no frame could be decoded ({err or 'empty video stream'})")
+
+
+def _detector_failed(run: _Run, d: Detector, e: Exception) -> Finding:
+    return _runtime(
+        "runtime.detector_failed",
+        f"{run.path}: the {d.name} check crashed ({type(e).__name__}: {e}); its result is missing. Please report it.",
+        detector=d.name,
+        traceback=traceback.format_exc(limit=6),
+    )
+
+
+def _finish(run: _Run, d: Detector) -> None:
+    if d.name in getattr(run, "broken", ()):
+        return
+    t = time.perf_counter()
+    try:
+        res = d.finish()
+    except Exception as e:
+        run.findings.append(_detector_failed(run, d, e))
+        return
+    finally:
+        run.timings["detectors"][d.name] = round(run.timings["detectors"].get(d.name, 0.0) + time.perf_counter() - t, 4)
+    if d.slot == "metrics":
+        run.metrics[d.name] = res.data
+    else:
+        run.blocks[d.slot] = res.data
+    run.findings.extend(res.findings)

@@ -1,0 +1,143 @@
+"""The gate policy: thresholds and requirements from TOML, and the verdict they give.
+
+Defaults live in ``policy_defaults.toml`` beside this module (documented there). A user file
+overrides any subset; unknown keys or wrong types are refused with the file and key named.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import ConfigError
+from .findings import FAIL, INFO, RUNTIME, SEVERITIES, WARN, Finding
+
+# Sections whose keys are free (maps), not a fixed schema.
+OPEN_SECTIONS = {"severity"}
+VERDICTS = ("pass", "warn", "fail", "error")
+
+
+def _defaults() -> dict[str, Any]:
+    text = resources.files("audit").joinpath("policy_defaults.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _type_ok(default: Any, value: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, list):
+        return isinstance(value, list)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    return isinstance(value, type(default))
+
+
+def _merge(base: dict, user: Mapping, where: str, path: str) -> None:
+    for key, value in user.items():
+        dotted = f"{where}.{key}" if where else key
+        if where in OPEN_SECTIONS:
+            base[key] = value
+            continue
+        if key not in base:
+            known = ", ".join(sorted(base)) or "(none)"
+            raise ConfigError(path, f"unknown policy key '{dotted}' (known here: {known})")
+        default = base[key]
+        if isinstance(default, dict) and not (dotted in OPEN_SECTIONS):
+            if not isinstance(value, dict):
+                raise ConfigError(path, f"'{dotted}' must be a table")
+            _merge(default, value, dotted, path)
+        elif not _type_ok(default, value):
+            raise ConfigError(
+                path, f"'{dotted}' must be {type(default).__name__}, got {type(value).__name__} {value!r}"
+            )
+        else:
+            base[key] = float(value) if isinstance(default, float) else value
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A merged policy. ``data`` is plain TOML-shaped dicts; ``source`` says where it came from."""
+
+    data: Mapping[str, Any]
+    source: str = "defaults"
+    user_text: str = field(default="", repr=False)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        return self.data.get(name, {})
+
+    def get(self, section: str, key: str) -> Any:
+        return self.data[section][key]
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the merged policy (stable key order): identifies the gate a run used."""
+        blob = json.dumps(self.data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def apply_overrides(self, findings: Iterable[Finding]) -> list[Finding]:
+        """Findings after the ``[severity]`` overrides (``ignore`` drops a finding)."""
+        table = self.section("severity")
+        out = []
+        for f in findings:
+            sev = table.get(f.code, f.severity)
+            if sev == "ignore":
+                continue
+            out.append(f.with_severity(sev) if sev != f.severity else f)
+        return out
+
+    def verdict(self, findings: Iterable[Finding]) -> str:
+        """pass | warn | fail | error, from findings already passed through ``apply_overrides``."""
+        fs = list(findings)
+        if any(f.severity == FAIL and f.category != RUNTIME for f in fs):
+            return "fail"
+        if any(f.severity == FAIL for f in fs):
+            return "error"
+        if any(f.severity == WARN for f in fs):
+            return "fail" if self.get("gate", "warn_as") == "fail" else "warn"
+        return "pass"
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Defaults merged with the TOML file at ``path``. Raises ``ConfigError`` naming the file."""
+    data = _defaults()
+    if path is None:
+        return Policy(data)
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(p, "policy file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(p, f"cannot read policy file ({e})") from None
+    try:
+        user = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(p, f"not valid TOML: {e}") from None
+    merged = copy.deepcopy(data)
+    _merge(merged, user, "", str(p))
+    for code, sev in merged.get("severity", {}).items():
+        if sev not in (*SEVERITIES, "ignore"):
+            raise ConfigError(p, f"severity.'{code}' must be one of info, warn, fail, ignore; got {sev!r}")
+    if merged["gate"]["warn_as"] not in ("warn", "fail"):
+        raise ConfigError(p, f"gate.warn_as must be 'warn' or 'fail', got {merged['gate']['warn_as']!r}")
+    return Policy(merged, str(p), text)
+
+
+def exit_code(verdicts: Iterable[str]) -> int:
+    """DESIGN.md: 0 all passed (warnings allowed), 1 any failed, 3 any error and none failed."""
+    vs = list(verdicts)
+    if "fail" in vs:
+        return 1
+    if "error" in vs:
+        return 3
+    return 0
