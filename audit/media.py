@@ -71,10 +71,11 @@ class Frame:
     """One analysis frame: ``bgr`` (H x W x 3 uint8) at the analysis size, ``t`` in seconds.
 
     ``scale`` maps analysis pixels back to displayed pixels (display width / analysis width).
-    ``gray`` is computed on first use and shared by every detector.
+    ``gray`` is computed on first use and shared by every detector. ``cache`` lets detectors
+    share per-frame work (e.g. the global motion estimate) instead of computing it twice.
     """
 
-    __slots__ = ("index", "t", "bgr", "scale", "_gray")
+    __slots__ = ("index", "t", "bgr", "scale", "_gray", "cache")
 
     def __init__(self, index: int, t: float, bgr: np.ndarray, scale: float):
         self.index = index
@@ -82,6 +83,7 @@ class Frame:
         self.bgr = bgr
         self.scale = scale
         self._gray = None
+        self.cache: dict = {}
 
     @property
     def gray(self) -> np.ndarray:
