@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError
-from .findings import FAIL, INFO, RUNTIME, SEVERITIES, WARN, Finding
+from .findings import CATEGORIES, FAIL, RUNTIME, SEVERITIES, WARN, Finding
 
 # Sections whose keys are free (maps), not a fixed schema.
 OPEN_SECTIONS = {"severity"}
@@ -96,8 +96,11 @@ class Policy:
         return out
 
     def verdict(self, findings: Iterable[Finding]) -> str:
-        """pass | warn | fail | error, from findings already passed through ``apply_overrides``."""
-        fs = list(findings)
+        """pass | warn | fail | error, from findings already passed through ``apply_overrides``.
+
+        Only categories listed in ``[gate] categories`` count (runtime always does)."""
+        gated = set(self.get("gate", "categories")) | {RUNTIME}
+        fs = [f for f in findings if f.category in gated]
         if any(f.severity == FAIL and f.category != RUNTIME for f in fs):
             return "fail"
         if any(f.severity == FAIL for f in fs):
@@ -128,6 +131,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
     for code, sev in merged.get("severity", {}).items():
         if sev not in (*SEVERITIES, "ignore"):
             raise ConfigError(p, f"severity.'{code}' must be one of info, warn, fail, ignore; got {sev!r}")
+    unknown = set(merged["gate"]["categories"]) - set(CATEGORIES)
+    if unknown:
+        raise ConfigError(p, f"gate.categories has unknown {sorted(unknown)}; known: {', '.join(CATEGORIES)}")
     if merged["gate"]["warn_as"] not in ("warn", "fail"):
         raise ConfigError(p, f"gate.warn_as must be 'warn' or 'fail', got {merged['gate']['warn_as']!r}")
     return Policy(merged, str(p), text)
