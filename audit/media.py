@@ -123,6 +123,7 @@ class ClipReader:
         self.info = info
         self.decoded_frames = 0
         self.decode_error: str | None = None
+        self.corrupt_packets = 0
         self.last_t: float | None = None
         self.rotation = 0
         self._deltas: list[float] = []
@@ -136,8 +137,9 @@ class ClipReader:
     def frames(self, max_side: int = 640) -> Iterator[Frame]:
         """Decode the clip once, yielding analysis frames (displayed orientation).
 
-        Stops at the first decode error and records it in ``decode_error``: a truncated clip
-        still gives the frames before the cut.
+        A corrupt packet is skipped and counted (``corrupt_packets``); a demuxing error stops
+        the pass. Either way ``decode_error`` says what happened and the frames decoded so far
+        stand: a cut-off clip is still audited up to the cut.
         """
         global DECODE_PASSES
         DECODE_PASSES += 1
@@ -145,22 +147,30 @@ class ClipReader:
         aw = ah = None
         prev_t = None
         try:
-            for vf in self._container.decode(self._stream):
-                if aw is None:
-                    # The display matrix travels with the frames; read it from the first one.
-                    self.rotation = int(vf.rotation or 0) % 360
-                    aw, ah = analysis_size(vf.width, vf.height, max_side)
-                    scale = vf.width / aw
-                t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
-                img = vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
-                if self.rotation:
-                    img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
-                if prev_t is not None:
-                    self._deltas.append(t - prev_t)
-                prev_t = t
-                self.last_t = t
-                yield Frame(self.decoded_frames, t, img, scale)
-                self.decoded_frames += 1
+            for packet in self._container.demux(self._stream):
+                try:
+                    decoded = self._stream.decode(packet)
+                except av.error.InvalidDataError as e:
+                    # A corrupt packet costs its frames, not the rest of the clip.
+                    self.corrupt_packets += 1
+                    self.decode_error = self.decode_error or f"corrupt data at {packet.pts}: {e}"
+                    continue
+                for vf in decoded:
+                    if aw is None:
+                        # The display matrix travels with the frames; read it from the first one.
+                        self.rotation = int(vf.rotation or 0) % 360
+                        aw, ah = analysis_size(vf.width, vf.height, max_side)
+                        scale = vf.width / aw
+                    t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
+                    img = vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
+                    if self.rotation:
+                        img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
+                    if prev_t is not None:
+                        self._deltas.append(t - prev_t)
+                    prev_t = t
+                    self.last_t = t
+                    yield Frame(self.decoded_frames, t, img, scale)
+                    self.decoded_frames += 1
         except (av.error.FFmpegError, ValueError) as e:
             self.decode_error = f"decoding stopped after {self.decoded_frames} frames: {e}"
 

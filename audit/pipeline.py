@@ -176,7 +176,7 @@ def _check_decode(run: _Run, reader, policy: Policy) -> None:
     if reader.decode_error:
         run.findings.append(
             _runtime("runtime.decode_incomplete", f"{run.path}: {reader.decode_error}; the file is corrupt or cut off. "
-                     "Download or export it again.", frames_decoded=n)
+                     "Download or export it again.", frames_decoded=n, corrupt_packets=reader.corrupt_packets)
         )
     elif info.duration_s > 0 and reader.last_t is not None:
         frame_s = 1.0 / info.fps if info.fps else 0.0

@@ -294,6 +294,7 @@ def render(spec: ClipSpec, path: str | Path, reference: np.ndarray | None = None
         vs = c.add_stream(spec.codec, rate=rate)
         vs.width, vs.height, vs.pix_fmt = spec.width, spec.height, "yuv420p"
         vs.time_base = tb
+        vs.codec_context.time_base = tb  # or the encoder rounds jittered times back to 1/fps
         if spec.codec in ("libx264", "libx265"):
             vs.options = {"crf": str(spec.crf), "preset": "veryfast", "g": str(int(spec.fps * 2))}
         if spec.rotation:

@@ -1,0 +1,98 @@
+import av
+import numpy as np
+import pytest
+
+from audit.errors import EmptyFileError, MissingFileError, NotAVideoError, UndecodableError
+from audit.media import analysis_size, find_clips, open_clip
+
+
+def test_probe_and_decode_of_a_rendered_clip(render_clip):
+    p = render_clip(width=320, height=180, fps=24, seconds=1.5)
+    with open_clip(p) as r:
+        info = r.info
+        assert (info.width, info.height, info.codec, info.has_audio) == (320, 180, "h264", True)
+        assert info.audio_codec == "aac" and info.audio_sample_rate == 48000
+        assert info.fps == pytest.approx(24.0)
+        assert info.duration_s == pytest.approx(1.5, abs=0.05)
+        frames = list(r.frames(max_side=160))
+        final = r.final_info()
+    assert len(frames) == 36 == final.frames
+    assert frames[0].bgr.shape == (90, 160, 3)
+    assert frames[0].scale == pytest.approx(2.0)
+    # timestamps come from the stream, one frame period apart
+    assert [round(fr.t, 4) for fr in frames[:3]] == [0.0, round(1 / 24, 4), round(2 / 24, 4)]
+    assert final.variable_frame_rate is False
+
+
+def test_rotation_gives_displayed_size_and_orientation(render_clip):
+    p = render_clip(width=320, height=180, seconds=0.5, rotation=90)
+    with open_clip(p) as r:
+        frames = list(r.frames(max_side=320))
+        info = r.final_info()
+    assert info.rotation == 90
+    assert (info.width, info.height) == (180, 320)
+    assert frames[0].bgr.shape[:2] == (320, 180)
+
+
+def test_variable_frame_rate_is_detected(render_clip):
+    p = render_clip(seconds=1.0, vfr=True)
+    with open_clip(p) as r:
+        for _ in r.frames(max_side=160):
+            pass
+        assert r.final_info().variable_frame_rate is True
+
+
+def test_analysis_size_keeps_aspect_and_never_upscales():
+    assert analysis_size(1280, 720, 640) == (640, 360)
+    assert analysis_size(720, 1280, 640) == (360, 640)
+    assert analysis_size(320, 180, 640) == (320, 180)
+
+
+def test_bad_inputs_raise_errors_naming_the_file(tmp_path):
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(MissingFileError, match="missing.mp4: no such file"):
+        open_clip(missing)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(EmptyFileError, match="empty.mp4: file is empty"):
+        open_clip(empty)
+    text = tmp_path / "notes.mp4"
+    text.write_text("these are my notes\n")
+    with pytest.raises(NotAVideoError, match="notes.mp4: is a text file"):
+        open_clip(text)
+    rnd = tmp_path / "random.mp4"
+    rnd.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(NotAVideoError, match="random.mp4: not a recognised media container"):
+        open_clip(rnd)
+
+
+def test_truncated_mp4_and_audio_only(tmp_path, render_clip):
+    good = render_clip(seconds=1.0)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(UndecodableError, match="cut.mp4: MP4/MOV container is truncated or corrupt"):
+        open_clip(cut)
+    audio = tmp_path / "voice.m4a"
+    with av.open(str(audio), "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=48000)
+        s.layout = "mono"
+        for i in range(20):
+            fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            fr.sample_rate, fr.pts = 48000, i * 1024
+            for pkt in s.encode(fr):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    with pytest.raises(NotAVideoError, match="voice.m4a: is an audio-only file"):
+        open_clip(audio)
+
+
+def test_find_clips_recurses_and_notes_empty_folders(tmp_path, render_clip):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    clip = render_clip("a/b/x.MP4", seconds=0.3)
+    (tmp_path / "a" / "readme.txt").write_text("x")
+    explicit = tmp_path / "a" / "readme.txt"
+    clips, notes = find_clips([tmp_path / "a", tmp_path / "empty", explicit, clip])
+    assert clips == [clip, explicit]  # the folder's clip once; an explicit file is kept
+    assert notes == [f"{tmp_path / 'empty'}: folder holds no clips (.mp4, .mov, .m4v)"]
