@@ -94,6 +94,26 @@ class Frame:
         return self._gray
 
 
+_YUV420 = ("yuv420p", "yuvj420p")
+
+
+def _to_bgr(vf, aw: int, ah: int) -> np.ndarray:
+    """The frame as BGR at (aw, ah). For 4:2:0 frames (nearly every H.264/HEVC clip) each plane
+    is area-downscaled by OpenCV and converted once at the small size: OpenCV releases the GIL,
+    so this overlaps the decoder's threads and costs almost nothing next to decoding (see
+    benchmarks/bench_pipeline.py). Other formats go through swscale."""
+    if vf.format.name in _YUV420 and vf.width % 2 == 0 and vf.height % 2 == 0:
+        import cv2
+
+        planes = []
+        for plane, (w, h) in zip(vf.planes, ((aw, ah), (aw // 2, ah // 2), (aw // 2, ah // 2))):
+            a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+            planes.append(cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA) if a.shape != (h, w) else a)
+        i420 = np.concatenate([p.ravel() for p in planes]).reshape(ah * 3 // 2, aw)
+        return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+    return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
+
+
 def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     """Even (w, h) no larger than ``max_side`` on the long side, aspect kept, never upscaled."""
     s = min(1.0, max_side / max(width, height))
@@ -162,7 +182,7 @@ class ClipReader:
                         aw, ah = analysis_size(vf.width, vf.height, max_side)
                         scale = vf.width / aw
                     t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
-                    img = vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
+                    img = _to_bgr(vf, aw, ah)
                     if self.rotation:
                         img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
                     if prev_t is not None:
