@@ -61,7 +61,9 @@ class Detector:
 
 def registry() -> list[type[Detector]]:
     """The detectors the pipeline runs, in order. Imported lazily so that workers import once."""
-    REGISTRY: list[type[Detector]] = []
+    from .flicker import FlickerDetector
+
+    REGISTRY: list[type[Detector]] = [FlickerDetector]
     return REGISTRY
 
 

@@ -1,0 +1,162 @@
+"""Temporal flicker, measured after motion compensation.
+
+VBench's ``temporal_flickering`` is (255 - mean |frame_t - frame_t-1|) / 255: any motion counts
+as flicker, so a pan "flickers" as much as a strobe. Here motion is removed first:
+
+1. the global motion of each frame pair (``audit.motion``: similarity fit, RANSAC) aligns the
+   previous frame on the current one, then DIS dense optical flow (OpenCV, ultrafast preset, on
+   contrast-normalised images so a brightness jump does not read as motion) absorbs what the
+   global model cannot (objects moving, non-rigid warp);
+2. what is left is the change of brightness and colour: the median of (current - aligned
+   previous) per channel, over the pixels both frames show, in percent of the mean level, for
+   the whole frame and for each cell of a 3 x 3 grid (a flickering region);
+3. these per-pair changes are summed into a brightness trajectory, and a Gaussian low-pass
+   (half power at ``[flicker] cutoff_hz``) splits it into slow exposure change (a fade, auto
+   exposure: reported, not flicker) and the oscillating part, which is flicker.
+
+Scale of ``score``: the largest RMS, over any ``window_s`` window, of the oscillating brightness
+(or colour channel) residual, in percent of the mean level. 0 is perfectly stable; an
+alternating +-1 % brightness is about 1. Codec noise on a clean clip stays below ~0.3.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ..findings import FAIL, QUALITY, WARN, Finding
+from ..motion import normalised, pair_motion, scale_matrix, small_bgr, small_gray
+from ..signals import curve, gaussian_lowpass, sigma_for_cutoff, windowed_rms_peak
+from . import Detector, DetectorResult
+
+SIDE = 192          # analysis long side for the photometric residual (flicker is low-frequency)
+GRID = 3
+MIN_LEVEL = 20.0    # levels below this (near black) are not divided by: percent of ~0 is noise
+
+
+class FlickerDetector(Detector):
+    name = "flicker"
+    slot = "metrics"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.prev = None
+        self.ts: list[float] = []
+        self.changes: list[np.ndarray] = []   # per pair: [B, G, R, Y, cells...] change in %
+        self.valid: list[bool] = []
+        self.vb_sum = 0.0
+        self.vb_n = 0
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+
+    def feed(self, frame) -> None:
+        prev, self.prev = self.prev, frame
+        if prev is None:
+            return
+        # VBench's formula, on the analysis frames, for side-by-side comparison.
+        self.vb_sum += float(np.mean(cv2.absdiff(frame.bgr, prev.bgr)))
+        self.vb_n += 1
+        self.ts.append(frame.t)
+        change = self._pair_change(prev, frame)
+        self.valid.append(change is not None)
+        self.changes.append(change if change is not None else np.zeros(4 + GRID * GRID))
+
+    def _pair_change(self, prev, cur) -> np.ndarray | None:
+        m = pair_motion(prev, cur)
+        if not m.ok:
+            return None  # a cut or a featureless frame: no alignment, no measurement
+        a, b = small_bgr(prev, SIDE), small_bgr(cur, SIDE)
+        h, w = b.shape[:2]
+        gw = small_gray(cur).shape[1]
+        M = scale_matrix(m.matrix, w / gw)
+        ones = np.full((h, w), 255, np.uint8)
+        warped = cv2.warpAffine(a, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mask = cv2.warpAffine(ones, M, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        # Dense flow from the current frame to the aligned previous one, brightness removed.
+        g0 = normalised(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY))
+        g1 = normalised(cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY))
+        flow = self._dis.calc(g0, g1, None)
+        grid = np.indices((h, w), np.float32)[::-1].transpose(1, 2, 0) + flow
+        aligned = cv2.remap(warped, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mask = cv2.remap(mask, grid[..., 0], grid[..., 1], cv2.INTER_NEAREST, borderValue=0)
+        mask = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
+        if mask.mean() < 0.3:
+            return None
+        cur_f = b.astype(np.float32)
+        prev_f = aligned.astype(np.float32)
+        diff = cur_f - prev_f
+        out = np.empty(4 + GRID * GRID)
+        sel = diff[mask]                      # N x 3
+        level = np.maximum(0.5 * (cur_f[mask] + prev_f[mask]).mean(axis=0), MIN_LEVEL)
+        out[:3] = 100.0 * np.median(sel, axis=0) / level
+        y_diff = sel @ np.array([0.114, 0.587, 0.299])
+        y_level = max(float(level @ np.array([0.114, 0.587, 0.299])), MIN_LEVEL)
+        out[3] = 100.0 * float(np.median(y_diff)) / y_level
+        ydiff_img = diff @ np.array([0.114, 0.587, 0.299], np.float32)
+        ylev_img = 0.5 * (cur_f + prev_f) @ np.array([0.114, 0.587, 0.299], np.float32)
+        k = 4
+        for gy in range(GRID):
+            for gx in range(GRID):
+                ys = slice(gy * h // GRID, (gy + 1) * h // GRID)
+                xs = slice(gx * w // GRID, (gx + 1) * w // GRID)
+                cm = mask[ys, xs]
+                if cm.mean() < 0.5:
+                    out[k] = 0.0
+                else:
+                    lv = max(float(ylev_img[ys, xs][cm].mean()), MIN_LEVEL)
+                    out[k] = 100.0 * float(np.median(ydiff_img[ys, xs][cm])) / lv
+                k += 1
+        return out
+
+    def finish(self) -> DetectorResult:
+        pol = self.ctx.policy.section("flicker")
+        warn, fail = float(pol["warn"]), float(pol["fail"])
+        n = len(self.changes)
+        vbench = round((255.0 - self.vb_sum / self.vb_n) / 255.0, 5) if self.vb_n else None
+        if n < 2:
+            data = {"score": None, "threshold": {"warn": warn, "fail": fail}, "curve": curve([], []),
+                    "vbench_temporal_flickering": vbench, "pairs_measured": n}
+            return DetectorResult(data)
+        fps = self.ctx.media.fps or (n / max(self.ts[-1] - self.ts[0], 1e-6))
+        d = np.array(self.changes)                       # pairs x channels, in % per pair
+        traj = np.cumsum(d, axis=0)                      # brightness trajectory, in %
+        slow = gaussian_lowpass(traj, sigma_for_cutoff(float(pol["cutoff_hz"]), fps))
+        fast = traj - slow                               # the oscillating part: flicker
+        window = max(2, int(round(float(pol["window_s"]) * fps)))
+        per_channel = [windowed_rms_peak(fast[:, j], window) for j in range(fast.shape[1])]
+        colour = max(per_channel[:4], key=lambda p: p[0])
+        region = max(per_channel[4:], key=lambda p: p[0])
+        # a flickering region must stand out from the whole frame's; counted at half weight
+        # so a moving object's edges (imperfect flow) do not dominate.
+        score, start = max(colour, (region[0] * 0.5, region[1]), key=lambda p: p[0])
+        per_frame = np.abs(fast[:, :4]).max(axis=1)
+        valid = np.array(self.valid)
+        per_frame[~valid] = np.nan
+        exposure = float(slow[-1, 3] - slow[0, 3])
+        t0 = self.ts[start]
+        t1 = self.ts[min(start + window, n) - 1]
+        data = {
+            "score": round(score, 4),
+            "threshold": {"warn": warn, "fail": fail},
+            "scale": "peak windowed RMS of the motion-compensated brightness/colour oscillation, % of mean level",
+            "curve": curve(self.ts, per_frame),
+            "vbench_temporal_flickering": vbench,
+            "luma": round(per_channel[3][0], 4),
+            "colour": round(max(p[0] for p in per_channel[:3]), 4),
+            "regional": round(region[0], 4),
+            "exposure_change_pct": round(exposure, 3),
+            "pairs_measured": int(valid.sum()),
+            "pairs_skipped": int((~valid).sum()),
+        }
+        findings = []
+        if score >= warn:
+            sev = FAIL if score >= fail else WARN
+            findings.append(Finding(
+                QUALITY, sev, "quality.flicker",
+                f"Flicker {score:.2f} (threshold warn {warn:g}, fail {fail:g}; % of brightness) peaking "
+                f"{t0:.2f}-{t1:.2f} s: brightness or colour oscillates from frame to frame after motion is removed.",
+                {"score": round(score, 4), "range": [round(t0, 3), round(t1, 3)],
+                 "vbench_temporal_flickering": vbench},
+            ))
+        return DetectorResult(data, tuple(findings))

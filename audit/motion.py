@@ -1,0 +1,144 @@
+"""Global motion between consecutive analysis frames, computed once and shared by detectors.
+
+Flicker, camera motion and drift all need "how did the picture move from the previous frame".
+``pair_motion(prev, cur)`` answers it once per frame pair and caches the answer on ``cur`` (in
+``Frame.cache``), so the first detector to ask pays and the others read it.
+
+The model is a 4-parameter similarity (translation, uniform scale, rotation) fitted with RANSAC
+(``cv2.estimateAffinePartial2D``) to Shi-Tomasi corners tracked by pyramidal Lucas-Kanade, on a
+small grey copy of the frame (``MOTION_SIDE`` px on the long side). Lucas-Kanade tracks
+normalised patches poorly under large brightness jumps, so both images are contrast-normalised
+first: a flickering frame must not look like a moving one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MOTION_SIDE = 256
+_FEATURES = dict(maxCorners=300, qualityLevel=0.01, minDistance=7, blockSize=7)
+_LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+
+
+@dataclass(frozen=True)
+class PairMotion:
+    """Motion from ``prev`` to ``cur``. ``matrix`` maps prev pixels to cur pixels in the small
+    image (side ``MOTION_SIDE``); ``dx``/``dy`` are the translation of the frame centre as a
+    share of the small image's width/height; ``scale`` the zoom factor; ``angle`` in degrees.
+    ``ok`` is False when too few points agreed (a cut, a black or featureless frame)."""
+
+    matrix: np.ndarray
+    ok: bool
+    points: int
+    inliers: int
+    dx: float
+    dy: float
+    scale: float
+    angle: float
+    residual_px: float
+
+    @property
+    def inlier_ratio(self) -> float:
+        return self.inliers / self.points if self.points else 0.0
+
+
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float64)
+
+
+def small_size(w: int, h: int, side: int) -> tuple[int, int]:
+    s = min(1.0, side / max(w, h))
+    return max(8, int(round(w * s))), max(8, int(round(h * s)))
+
+
+def small_gray(frame, side: int = MOTION_SIDE) -> np.ndarray:
+    """Grey copy of ``frame`` at ``side`` px on the long side (uint8), cached on the frame."""
+    key = ("gray", side)
+    g = frame.cache.get(key)
+    if g is None:
+        h, w = frame.bgr.shape[:2]
+        size = small_size(w, h, side)
+        g = frame.gray if size == (w, h) else cv2.resize(frame.gray, size, interpolation=cv2.INTER_AREA)
+        frame.cache[key] = g
+    return g
+
+
+def small_bgr(frame, side: int) -> np.ndarray:
+    key = ("bgr", side)
+    g = frame.cache.get(key)
+    if g is None:
+        h, w = frame.bgr.shape[:2]
+        size = small_size(w, h, side)
+        g = frame.bgr if size == (w, h) else cv2.resize(frame.bgr, size, interpolation=cv2.INTER_AREA)
+        frame.cache[key] = g
+    return g
+
+
+def normalised(gray: np.ndarray) -> np.ndarray:
+    """Zero-mean, fixed-contrast uint8 copy: brightness and contrast changes removed."""
+    f = gray.astype(np.float32)
+    m, s = float(f.mean()), float(f.std())
+    if s < 1e-3:
+        return np.full_like(gray, 128)
+    return np.clip((f - m) * (40.0 / s) + 128.0, 0, 255).astype(np.uint8)
+
+
+def _norm_small(frame) -> np.ndarray:
+    n = frame.cache.get("norm")
+    if n is None:
+        n = frame.cache["norm"] = normalised(small_gray(frame))
+    return n
+
+
+def corners(frame) -> np.ndarray | None:
+    pts = frame.cache.get("corners", False)
+    if pts is False:
+        pts = cv2.goodFeaturesToTrack(_norm_small(frame), mask=None, **_FEATURES)
+        frame.cache["corners"] = pts
+    return pts
+
+
+def pair_motion(prev, cur) -> PairMotion:
+    """Similarity transform from ``prev`` to ``cur`` (cached on ``cur``)."""
+    key = ("motion", prev.index)
+    m = cur.cache.get(key)
+    if m is None:
+        m = cur.cache[key] = _estimate(prev, cur)
+    return m
+
+
+def _estimate(prev, cur) -> PairMotion:
+    g0, g1 = _norm_small(prev), _norm_small(cur)
+    h, w = g0.shape
+    p0 = corners(prev)
+    if p0 is None or len(p0) < 8:
+        return PairMotion(IDENTITY, False, 0 if p0 is None else len(p0), 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    p1, st, _ = cv2.calcOpticalFlowPyrLK(g0, g1, p0, None, **_LK)
+    good = st.ravel() == 1
+    a, b = p0[good].reshape(-1, 2), p1[good].reshape(-1, 2)
+    n = len(p0)
+    if len(a) < 8:
+        return PairMotion(IDENTITY, False, n, 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    M, inl = cv2.estimateAffinePartial2D(a, b, method=cv2.RANSAC, ransacReprojThreshold=1.5,
+                                         maxIters=500, confidence=0.99)
+    if M is None:
+        return PairMotion(IDENTITY, False, n, 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    inl = inl.ravel().astype(bool)
+    k = int(inl.sum())
+    proj = a[inl] @ M[:, :2].T + M[:, 2]
+    resid = float(np.median(np.linalg.norm(proj - b[inl], axis=1))) if k else 0.0
+    scale = float(np.hypot(M[0, 0], M[1, 0]))
+    angle = float(np.degrees(np.arctan2(M[1, 0], M[0, 0])))
+    c = np.array([w / 2.0, h / 2.0])
+    moved = M[:, :2] @ c + M[:, 2] - c
+    ok = k >= 8 and k >= 0.3 * n
+    return PairMotion(M.astype(np.float64), ok, n, k, float(moved[0] / w), float(moved[1] / h), scale, angle, resid)
+
+
+def scale_matrix(M: np.ndarray, factor: float) -> np.ndarray:
+    """``M`` (in one image's pixels) for an image ``factor`` times as large."""
+    out = M.copy()
+    out[:, 2] *= factor
+    return out
