@@ -1,5 +1,6 @@
 """The ``sora-audit`` command line. Each subcommand lives in ``audit/commands/<name>.py`` with
-``register(subparsers)`` and ``run(args) -> exit code``; adding one is one line in ``COMMANDS``."""
+``register(subparsers)`` (which sets ``func``: ``run(args) -> exit code``); a new module there
+is found without editing this file."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ import sys
 from . import __version__
 from .errors import UsageError
 
-# Subcommand modules under audit.commands, in the order `--help` lists them.
-COMMANDS = ["check"]
+# Listed first in `--help`; the other subcommand modules follow alphabetically.
+FIRST = ["check"]
+
+
+def command_modules() -> list[str]:
+    import pkgutil
+
+    from . import commands
+
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    names = [n for n in names if n != "common"]
+    return [n for n in FIRST if n in names] + sorted(n for n in names if n not in FIRST)
 
 EXIT_USAGE = 2
 
@@ -30,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sora-audit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
-        importlib.import_module(f"audit.commands.{name}").register(sub)
+    for name in command_modules():
+        mod = importlib.import_module(f"audit.commands.{name}")
+        if hasattr(mod, "register"):
+            mod.register(sub)
     return parser
 
 

@@ -52,6 +52,7 @@ class AuditContext:
     policy: Policy
     options: AuditOptions
     source: Source | None
+    shared: dict = field(default_factory=dict)   # per-clip state detectors share (e.g. motion)
 
     @property
     def reference(self) -> str | None:

@@ -23,9 +23,28 @@ OPEN_SECTIONS = {"severity"}
 VERDICTS = ("pass", "warn", "fail", "error")
 
 
+def default_files() -> list[tuple[str, str]]:
+    """(name, text) of every defaults file: ``policy_defaults.toml`` (gate, media, severity)
+    then ``defaults/*.toml``, one per capability (flicker, watermark, provenance...)."""
+    root = resources.files("audit")
+    out = [("policy_defaults.toml", root.joinpath("policy_defaults.toml").read_text(encoding="utf-8"))]
+    frag = root.joinpath("defaults")
+    if frag.is_dir():
+        for f in sorted(frag.iterdir(), key=lambda f: f.name):
+            if f.name.endswith(".toml"):
+                out.append((f"defaults/{f.name}", f.read_text(encoding="utf-8")))
+    return out
+
+
 def _defaults() -> dict[str, Any]:
-    text = resources.files("audit").joinpath("policy_defaults.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    data: dict[str, Any] = {}
+    for name, text in default_files():
+        part = tomllib.loads(text)
+        clash = set(part) & set(data)
+        if clash:  # a programming error: two capabilities claiming one section
+            raise RuntimeError(f"audit/{name}: section(s) {sorted(clash)} already defined elsewhere")
+        data.update(part)
+    return data
 
 
 def _type_ok(default: Any, value: Any) -> bool:

@@ -39,6 +39,22 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
         help="template image (PNG with alpha) of the visible watermark to look for; repeatable",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table; exit code and files only")
+    for out in output_modules():
+        out.add_arguments(p)
+
+
+def output_modules() -> list:
+    """Run outputs beyond results.json (HTML report, JUnit, history...): every module of
+    ``audit.outputs`` with ``add_arguments(parser)`` and ``write(run, args, out_dir) -> [paths]``,
+    in ``ORDER`` (then name). A new output is a new module there; no edit here."""
+    import importlib
+    import pkgutil
+
+    from .. import outputs
+
+    mods = [importlib.import_module(f"audit.outputs.{m.name}") for m in pkgutil.iter_modules(outputs.__path__)
+            if not m.name.startswith("_")]
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
 
 
 def default_jobs() -> int:
@@ -98,6 +114,8 @@ def finish_run(args: argparse.Namespace, run_id: str, started: str, clips: list[
     written = [contract.write_json_atomic(out_dir / "results.json", run)]
     if args.json:
         written.append(contract.write_json_atomic(args.json, run))
+    for out in output_modules():
+        written.extend(out.write(run, args, out_dir) or [])
     if not args.quiet:
         print_summary(run)
         for w in written:

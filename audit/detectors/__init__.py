@@ -13,8 +13,11 @@ The interface (after PySceneDetect's ``SceneDetector``)::
         def feed(self, frame): ...            # frame: audit.media.Frame (t in seconds)
         def finish(self) -> DetectorResult: ...
 
-Adding a detector is one new module here plus one line in ``REGISTRY`` below. Thresholds are
-read from ``ctx.policy`` (see ``audit/policy_defaults.toml``), never hard-coded in a detector.
+Adding a detector is one new module in this package that lists its classes in ``DETECTORS``
+(and, optionally, rules on several detectors' results in ``CROSS_CHECKS``); the pipeline finds
+it, no other file changes. Detectors run in ``order`` (then name). Thresholds are read from
+``ctx.policy`` (defaults: ``audit/policy_defaults.toml`` plus ``audit/defaults/*.toml``), never
+hard-coded in a detector.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Detector:
     name: ClassVar[str] = ""
     slot: ClassVar[str] = "metrics"
     wants_frames: ClassVar[bool] = True
+    order: ClassVar[int] = 50
 
     def __init__(self, ctx: "AuditContext"):
         self.ctx = ctx
@@ -59,19 +63,35 @@ class Detector:
         raise NotImplementedError
 
 
-def registry() -> list[type[Detector]]:
-    """The detectors the pipeline runs, in order. Imported lazily so that workers import once."""
-    from .flicker import FlickerDetector
+_MODULES: list | None = None
 
-    REGISTRY: list[type[Detector]] = [FlickerDetector]
-    return REGISTRY
+
+def _modules() -> list:
+    """Every module of this package, imported once per process."""
+    global _MODULES
+    if _MODULES is None:
+        import importlib
+        import pkgutil
+
+        _MODULES = [
+            importlib.import_module(f"{__name__}.{m.name}")
+            for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+            if not m.name.startswith("_")
+        ]
+    return _MODULES
+
+
+def registry() -> list[type[Detector]]:
+    """The detectors the pipeline runs, in order: every ``DETECTORS`` list of this package."""
+    found = [cls for mod in _modules() for cls in getattr(mod, "DETECTORS", ())]
+    return sorted(found, key=lambda c: (c.order, c.name))
 
 
 def cross_checks() -> list:
-    """Rules run after every detector finished, on their combined results.
+    """Rules run after every detector finished, on their combined results: every module's
+    ``CROSS_CHECKS`` list.
 
     Each is ``check(ctx, blocks, metrics) -> list[Finding]`` where ``blocks`` maps contract
     slots ("provenance", "watermark") to their data and ``metrics`` the metric blocks.
     """
-    CHECKS: list = []
-    return CHECKS
+    return [fn for mod in _modules() for fn in getattr(mod, "CROSS_CHECKS", ())]

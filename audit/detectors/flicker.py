@@ -160,3 +160,6 @@ class FlickerDetector(Detector):
                  "vbench_temporal_flickering": vbench},
             ))
         return DetectorResult(data, tuple(findings))
+
+
+DETECTORS = [FlickerDetector]
