@@ -36,7 +36,7 @@ def clip_dict(
 ) -> dict[str, Any]:
     m = {k: None for k in METRIC_KEYS}
     m.update(metrics)
-    return {
+    d = {
         "path": path,
         "verdict": verdict,
         "source": source.to_dict() if source else None,
@@ -48,6 +48,10 @@ def clip_dict(
         "sha256": sha256,
         "timings": dict(timings or {}),
     }
+    # blocks of detectors with their own slot (e.g. "keyframes") travel as top-level fields
+    for k, v in blocks.items():
+        d.setdefault(k, v)
+    return d
 
 
 def run_dict(
