@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MOTION_SIDE = 256
-_FEATURES = dict(maxCorners=300, qualityLevel=0.01, minDistance=7, blockSize=7)
-_LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+MOTION_SIDE = 160
+_FEATURES = dict(maxCorners=150, qualityLevel=0.01, minDistance=6, blockSize=5)
+_LK = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 
 @dataclass(frozen=True)
@@ -100,31 +100,79 @@ def corners(frame) -> np.ndarray | None:
     return pts
 
 
-def pair_motion(prev, cur) -> PairMotion:
-    """Similarity transform from ``prev`` to ``cur`` (cached on ``cur``)."""
-    key = ("motion", prev.index)
-    m = cur.cache.get(key)
-    if m is None:
-        m = cur.cache[key] = _estimate(prev, cur)
+def frame_motion(ctx, frame):
+    """Motion from the previous frame of the clip to ``frame`` (None for the first frame).
+
+    Every detector that needs motion calls this for every frame, in order; the first caller
+    computes it (``MotionTracker`` kept in ``ctx.shared``), the others read the cached answer."""
+    if "motion" in frame.cache:
+        return frame.cache["motion"]
+    tracker = ctx.shared.get("motion")
+    if tracker is None:
+        tracker = ctx.shared["motion"] = MotionTracker()
+    m = frame.cache["motion"] = tracker.step(frame)
     return m
 
 
-def _estimate(prev, cur) -> PairMotion:
-    g0, g1 = _norm_small(prev), _norm_small(cur)
+class MotionTracker:
+    """Tracks corners forward from frame to frame (re-detected when too few survive), so each
+    frame costs one pyramidal Lucas-Kanade pass and, now and then, one corner detection."""
+
+    def __init__(self, side: int = MOTION_SIDE):
+        self.side = side
+        self.prev_img: np.ndarray | None = None
+        self.prev_pts: np.ndarray | None = None
+        self.prev_index = -1
+
+    def step(self, frame) -> PairMotion | None:
+        img = normalised(small_gray(frame, self.side))
+        prev_img, pts = self.prev_img, self.prev_pts
+        self.prev_img, self.prev_index = img, frame.index
+        if prev_img is None or prev_img.shape != img.shape:
+            self.prev_pts = _detect(img)
+            return None
+        if pts is None or len(pts) < _FEATURES["maxCorners"] // 3:
+            pts = _detect(prev_img)
+        m, survivors = _estimate(prev_img, img, pts)
+        # carry the tracked inliers forward; top up from a fresh detection when they thin out
+        self.prev_pts = survivors if survivors is not None and len(survivors) >= _FEATURES["maxCorners"] // 3 \
+            else _detect(img)
+        return m
+
+
+def _detect(img: np.ndarray) -> np.ndarray | None:
+    return cv2.goodFeaturesToTrack(img, mask=None, **_FEATURES)
+
+
+def pair_motion(prev, cur) -> PairMotion:
+    """Similarity transform from ``prev`` to ``cur`` (cached on ``cur``), for callers that hold
+    two frames of their own rather than the clip's sequence."""
+    key = ("motion", prev.index)
+    m = cur.cache.get(key)
+    if m is None:
+        m, _ = _estimate(_norm_small(prev), _norm_small(cur), corners(prev))
+        cur.cache[key] = m
+    return m
+
+
+def _failed(n: int) -> PairMotion:
+    return PairMotion(IDENTITY, False, n, 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def _estimate(g0: np.ndarray, g1: np.ndarray, p0) -> tuple[PairMotion, np.ndarray | None]:
     h, w = g0.shape
-    p0 = corners(prev)
     if p0 is None or len(p0) < 8:
-        return PairMotion(IDENTITY, False, 0 if p0 is None else len(p0), 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        return _failed(0 if p0 is None else len(p0)), None
     p1, st, _ = cv2.calcOpticalFlowPyrLK(g0, g1, p0, None, **_LK)
     good = st.ravel() == 1
     a, b = p0[good].reshape(-1, 2), p1[good].reshape(-1, 2)
     n = len(p0)
     if len(a) < 8:
-        return PairMotion(IDENTITY, False, n, 0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    M, inl = cv2.estimateAffinePartial2D(a, b, method=cv2.RANSAC, ransacReprojThreshold=1.5,
-                                         maxIters=500, confidence=0.99)
+        return _failed(n), None
+    M, inl = cv2.estimateAffinePartial2D(a, b, method=cv2.RANSAC, ransacReprojThreshold=1.0,
+                                         maxIters=200, confidence=0.99)
     if M is None:
-        return PairMotion(IDENTITY, False, n, 0, 0.0, 0.0, 1.0, 0.0, 0.0)
+        return _failed(n), None
     inl = inl.ravel().astype(bool)
     k = int(inl.sum())
     proj = a[inl] @ M[:, :2].T + M[:, 2]
@@ -134,7 +182,10 @@ def _estimate(prev, cur) -> PairMotion:
     c = np.array([w / 2.0, h / 2.0])
     moved = M[:, :2] @ c + M[:, 2] - c
     ok = k >= 8 and k >= 0.3 * n
-    return PairMotion(M.astype(np.float64), ok, n, k, float(moved[0] / w), float(moved[1] / h), scale, angle, resid)
+    inside = b[inl]
+    inside = inside[(inside[:, 0] >= 0) & (inside[:, 0] < w) & (inside[:, 1] >= 0) & (inside[:, 1] < h)]
+    m = PairMotion(M.astype(np.float64), ok, n, k, float(moved[0] / w), float(moved[1] / h), scale, angle, resid)
+    return m, inside.reshape(-1, 1, 2).astype(np.float32) if ok else None
 
 
 def scale_matrix(M: np.ndarray, factor: float) -> np.ndarray:

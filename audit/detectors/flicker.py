@@ -27,13 +27,15 @@ import cv2
 import numpy as np
 
 from ..findings import FAIL, QUALITY, WARN, Finding
-from ..motion import normalised, pair_motion, scale_matrix, small_bgr, small_gray
+from ..motion import frame_motion, normalised, scale_matrix, small_bgr, small_gray
 from ..signals import curve, gaussian_lowpass, sigma_for_cutoff, windowed_rms_peak
 from . import Detector, DetectorResult
 
-SIDE = 192          # analysis long side for the photometric residual (flicker is low-frequency)
+SIDE = 128          # analysis long side for the photometric residual (flicker is low-frequency)
 GRID = 3
 MIN_LEVEL = 20.0    # levels below this (near black) are not divided by: percent of ~0 is noise
+_Y = np.array([0.114, 0.587, 0.299])  # BGR -> luma (BT.601)
+_KERNEL = np.ones((3, 3), np.uint8)
 
 
 class FlickerDetector(Detector):
@@ -49,64 +51,63 @@ class FlickerDetector(Detector):
         self.vb_sum = 0.0
         self.vb_n = 0
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._base = None
 
     def feed(self, frame) -> None:
+        motion = frame_motion(self.ctx, frame)
         prev, self.prev = self.prev, frame
         if prev is None:
             return
         # VBench's formula, on the analysis frames, for side-by-side comparison.
-        self.vb_sum += float(np.mean(cv2.absdiff(frame.bgr, prev.bgr)))
+        self.vb_sum += cv2.norm(frame.bgr, prev.bgr, cv2.NORM_L1) / frame.bgr.size
         self.vb_n += 1
         self.ts.append(frame.t)
-        change = self._pair_change(prev, frame)
+        change = self._pair_change(prev, frame, motion) if motion is not None and motion.ok else None
         self.valid.append(change is not None)
         self.changes.append(change if change is not None else np.zeros(4 + GRID * GRID))
 
-    def _pair_change(self, prev, cur) -> np.ndarray | None:
-        m = pair_motion(prev, cur)
-        if not m.ok:
-            return None  # a cut or a featureless frame: no alignment, no measurement
+    def _grid(self, h: int, w: int) -> np.ndarray:
+        if self._base is None or self._base.shape[:2] != (h, w):
+            self._base = np.indices((h, w), np.float32)[::-1].transpose(1, 2, 0).copy()
+        return self._base
+
+    def _pair_change(self, prev, cur, m) -> np.ndarray | None:
         a, b = small_bgr(prev, SIDE), small_bgr(cur, SIDE)
         h, w = b.shape[:2]
-        gw = small_gray(cur).shape[1]
-        M = scale_matrix(m.matrix, w / gw)
-        ones = np.full((h, w), 255, np.uint8)
+        M = scale_matrix(m.matrix, w / small_gray(cur).shape[1])
         warped = cv2.warpAffine(a, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(ones, M, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-        # Dense flow from the current frame to the aligned previous one, brightness removed.
+        mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), M, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        # Dense flow from the current frame to the aligned previous one, brightness removed:
+        # absorbs what the global model cannot (moving objects, non-rigid warp).
         g0 = normalised(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY))
         g1 = normalised(cv2.cvtColor(warped, cv2.COLOR_BGR2GRAY))
-        flow = self._dis.calc(g0, g1, None)
-        grid = np.indices((h, w), np.float32)[::-1].transpose(1, 2, 0) + flow
-        aligned = cv2.remap(warped, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.remap(mask, grid[..., 0], grid[..., 1], cv2.INTER_NEAREST, borderValue=0)
-        mask = cv2.erode(mask, np.ones((5, 5), np.uint8)) > 0
-        if mask.mean() < 0.3:
+        grid = self._grid(h, w) + self._dis.calc(g0, g1, None)
+        aligned = cv2.remap(warped, grid, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mask = cv2.remap(mask, grid, None, cv2.INTER_NEAREST, borderValue=0)
+        mask = cv2.erode(mask, _KERNEL)
+        valid = mask > 0
+        if valid.mean() < 0.3:
             return None
         cur_f = b.astype(np.float32)
         prev_f = aligned.astype(np.float32)
-        diff = cur_f - prev_f
+        diff = cur_f - prev_f                                  # H x W x 3
+        mean = 0.5 * (cur_f + prev_f)
         out = np.empty(4 + GRID * GRID)
-        sel = diff[mask]                      # N x 3
-        level = np.maximum(0.5 * (cur_f[mask] + prev_f[mask]).mean(axis=0), MIN_LEVEL)
+        sel = diff[valid]
+        lev = mean[valid]
+        level = np.maximum(lev.mean(axis=0), MIN_LEVEL)
         out[:3] = 100.0 * np.median(sel, axis=0) / level
-        y_diff = sel @ np.array([0.114, 0.587, 0.299])
-        y_level = max(float(level @ np.array([0.114, 0.587, 0.299])), MIN_LEVEL)
-        out[3] = 100.0 * float(np.median(y_diff)) / y_level
-        ydiff_img = diff @ np.array([0.114, 0.587, 0.299], np.float32)
-        ylev_img = 0.5 * (cur_f + prev_f) @ np.array([0.114, 0.587, 0.299], np.float32)
-        k = 4
-        for gy in range(GRID):
-            for gx in range(GRID):
-                ys = slice(gy * h // GRID, (gy + 1) * h // GRID)
-                xs = slice(gx * w // GRID, (gx + 1) * w // GRID)
-                cm = mask[ys, xs]
-                if cm.mean() < 0.5:
-                    out[k] = 0.0
-                else:
-                    lv = max(float(ylev_img[ys, xs][cm].mean()), MIN_LEVEL)
-                    out[k] = 100.0 * float(np.median(ydiff_img[ys, xs][cm])) / lv
-                k += 1
+        y_level = max(float(level @ _Y), MIN_LEVEL)
+        out[3] = 100.0 * float(np.median(sel @ _Y)) / y_level
+        # a 3 x 3 grid of regions: mean change of each, over its valid pixels
+        ydiff = cv2.transform(diff, _Y[None, :].astype(np.float32)) * valid
+        ylev = cv2.transform(mean, _Y[None, :].astype(np.float32)) * valid
+        m_cells = cv2.resize(valid.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
+        d_cells = cv2.resize(ydiff, (GRID, GRID), interpolation=cv2.INTER_AREA)
+        l_cells = cv2.resize(ylev, (GRID, GRID), interpolation=cv2.INTER_AREA)
+        ok = m_cells >= 0.5
+        cells = np.where(ok, 100.0 * d_cells / np.maximum(l_cells, MIN_LEVEL * np.maximum(m_cells, 1e-6)), 0.0)
+        out[4:] = cells.ravel()
         return out
 
     def finish(self) -> DetectorResult:
