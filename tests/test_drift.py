@@ -1,0 +1,54 @@
+"""Geometric drift: camera moves score near zero, a growing local warp a growing score."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from audit.pipeline import AuditOptions, AuditTask, audit_clip
+from audit.synth import CameraSegment, ClipSpec, reference_frame
+
+
+def _drift(path, **opts):
+    r = audit_clip(AuditTask(str(path), AuditOptions(**opts)))
+    return r, r["metrics"]["drift"]
+
+
+@pytest.mark.parametrize("kind, rate", [("pan_left", 0.25), ("zoom_in", 0.25), ("roll", 10.0), ("tilt_down", 0.2)])
+def test_camera_moves_score_near_zero_while_vbench_drops(render_clip, kind, rate):
+    r, d = _drift(render_clip(f"{kind}.mp4", seed=31, seconds=2.0, camera=(CameraSegment(kind, 0, 2, rate),)))
+    assert d["score"] < 0.4, d["score"]
+    assert r["metrics"]["flicker"]["score"] < 0.5
+    assert r["metrics"]["flicker"]["vbench_temporal_flickering"] < 0.995  # VBench sees the motion
+
+
+def test_growing_warp_gives_growing_score(render_clip):
+    scores = [_drift(render_clip(f"w{a}.mp4", seed=31, seconds=2.0, warp_amp=a))[1]["score"] for a in (0, 4, 8, 14)]
+    assert scores == sorted(scores), scores
+    assert scores[0] < 0.05 and scores[-1] > 1.0
+    r, d = _drift(render_clip("w14.mp4", seed=31, seconds=2.0, warp_amp=14))
+    v = [x for x in d["curve"]["v"] if x is not None]
+    assert v[-1] > v[len(v) // 2] > v[1]       # it grows over time
+    assert d["growth_per_s"] > 0.3
+    assert d["inlier_ratio_end"] < 0.9
+    assert [f for f in r["findings"] if f["code"] == "quality.drift"][0]["severity"] == "fail"
+
+
+def test_warp_is_found_under_a_pan(render_clip):
+    _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=14, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    assert d["score"] > 1.0
+
+
+def test_reference_similarity(render_clip, tmp_path):
+    spec = dict(seed=33, seconds=1.5, camera=(CameraSegment("pan_right", 0, 2, 0.1),))
+    clip = render_clip("ref.mp4", **spec)
+    ref = tmp_path / "ref.jpg"
+    cv2.imwrite(str(ref), reference_frame(ClipSpec(**spec)))
+    r, d = _drift(clip, reference=str(ref))
+    assert d["ssim_reference_start"] > 0.7
+    assert not [f for f in r["findings"] if f["code"] == "quality.reference_mismatch"]
+    other = tmp_path / "other.jpg"
+    cv2.imwrite(str(other), reference_frame(ClipSpec(seed=99)))
+    r, d = _drift(clip, reference=str(other))
+    assert d["ssim_reference_start"] is None or d["ssim_reference_start"] < 0.6
+    assert [f for f in r["findings"] if f["code"] == "quality.reference_mismatch"] or d.get("reference_note")
