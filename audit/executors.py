@@ -105,6 +105,11 @@ class LocalExecutor:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(jobs: int, fn: AuditFn = audit_clip):
-    """``jobs == 0``: inline; otherwise a process pool of ``jobs`` workers."""
+def make_executor(jobs: int, fn: AuditFn = audit_clip, kind: str = "local", scheduler: str | None = None, log=None):
+    """``kind == "dask"``: a Dask cluster (``scheduler`` address, or a LocalCluster of ``jobs``
+    workers); otherwise ``jobs == 0``: inline, else a process pool of ``jobs`` workers."""
+    if kind == "dask":
+        from .dask_executor import DaskExecutor  # lazily: dask is an optional extra
+
+        return DaskExecutor(scheduler=scheduler, workers=jobs, fn=fn, log=log)
     return InlineExecutor(fn) if jobs == 0 else LocalExecutor(jobs, fn)

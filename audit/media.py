@@ -280,8 +280,9 @@ def _probe(p: Path, container, size: int) -> ClipReader:
     return ClipReader(p, container, v, info)
 
 
-def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path], list[str]]:
-    """Expand files and folders (recursively) into clip paths, in a stable order.
+def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path | str], list[str]]:
+    """Expand files and folders (recursively) into clip paths, in a stable order. URLs
+    (``s3://bucket/clip.mp4``) are kept as given, as strings.
 
     Files named explicitly are kept whatever their extension (they get a clear error later if
     they are not video); folders contribute files with a video extension. Returns (clips, notes)
@@ -289,8 +290,15 @@ def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path], list[str
     """
     clips: list[Path] = []
     notes: list[str] = []
-    seen: set[Path] = set()
+    seen: set = set()
+    from .remote import is_url
+
     for raw in paths:
+        if is_url(raw):  # an fsspec URL (s3://...): read by the worker that audits it
+            if raw not in seen:
+                seen.add(raw)
+                clips.append(raw)
+            continue
         p = Path(raw)
         if p.is_dir():
             found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)

@@ -20,6 +20,7 @@ from .errors import AuditError, ConfigError, InputError
 from .findings import FAIL, RUNTIME, WARN, Finding
 from .media import MediaInfo, open_clip
 from .policy import Policy, load_policy
+from .remote import audit_url, is_url
 from .source import Source, load_sidecar
 
 
@@ -88,7 +89,12 @@ class _Run:
 
 
 def audit_clip(task: AuditTask) -> dict[str, Any]:
-    """Audit one clip. Returns its JSON-contract dict; bad input becomes an ``error`` verdict."""
+    """Audit one clip. Returns its JSON-contract dict; bad input becomes an ``error`` verdict.
+
+    ``task.path`` may be an fsspec URL (``s3://...``): the clip is then read where this runs
+    (see ``audit.remote``)."""
+    if is_url(task.path):
+        return audit_url(task, audit_clip)
     run = _Run(task)
     t0 = time.perf_counter()
     try:

@@ -9,7 +9,7 @@ from ..errors import UsageError
 from ..media import find_clips
 from ..pipeline import AuditTask
 from ..policy import load_policy
-from .common import add_audit_options, default_jobs, finish_run, new_run_id, now_iso, options_from_args, run_tasks
+from .common import add_audit_options, default_jobs, executor_from_args, finish_run, new_run_id, now_iso, options_from_args, run_tasks
 
 
 def register(sub) -> None:
@@ -37,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 0:
         raise UsageError("--jobs must be 0 or more")
-    results = run_tasks(tasks, jobs, args.quiet)
+    results = run_tasks(tasks, jobs, args.quiet, executor=executor_from_args(args, jobs))
     return finish_run(args, run_id, started, results, policy)

@@ -33,6 +33,16 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
         "--jobs", type=int, default=None, metavar="N",
         help="worker processes (default: number of CPUs, at most 4; 0 = audit in this process)",
     )
+    p.add_argument(
+        "--executor", choices=("local", "dask"), default="local",
+        help="where clips are audited: local (a process pool of --jobs workers, the default) or dask "
+        "(a Dask cluster: --scheduler, or a local cluster of --jobs worker processes); needs sora-audit[dask]",
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDR",
+        help="address of a running Dask scheduler (tcp://host:port) for --executor dask; every worker must "
+        "be able to read the clips (shared file system or fsspec URLs)",
+    )
     p.add_argument("--reference", metavar="IMG", help="the still image the clip(s) started from (image-to-video)")
     p.add_argument(
         "--watermark-template", metavar="PNG", action="append", default=[],
@@ -82,6 +92,22 @@ def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
         reference=args.reference,
         watermark_templates=tuple(args.watermark_template),
     )
+
+
+def executor_from_args(args: argparse.Namespace, jobs: int):
+    """The executor the flags ask for (``--executor``, ``--scheduler``; ``jobs`` from ``--jobs``).
+    Commands that audit pass it to ``run_tasks``."""
+    from ..errors import UsageError
+    from ..executors import make_executor
+
+    kind = getattr(args, "executor", "local")
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler and kind != "dask":
+        raise UsageError("--scheduler needs --executor dask")
+    if kind == "dask" and jobs == 0 and not scheduler:
+        raise UsageError("--executor dask needs --jobs 1 or more (the local cluster's worker processes)")
+    log = (lambda msg: None) if args.quiet else (lambda msg: Console(stderr=True).print(msg, highlight=False, soft_wrap=True))
+    return make_executor(jobs, kind=kind, scheduler=scheduler, log=log)
 
 
 def run_tasks(tasks: Sequence[AuditTask], jobs: int, quiet: bool, executor=None) -> list[dict]:

@@ -1,0 +1,161 @@
+"""Audit a batch on a Dask cluster (``--executor dask``): one clip is one task.
+
+The task is the same ``audit_clip(AuditTask)`` the local pool runs, so a clip's result does not
+depend on where it was audited. Only the small ``AuditTask`` (a path or URL and the options)
+goes to the scheduler and only the clip's contract dict comes back: every worker reads the clip
+itself, from a shared file system or an fsspec URL.
+
+Worker loss is Dask's job: when a worker dies mid-clip its tasks are rescheduled elsewhere, and a
+task that was running on ``allowed-failures + 1`` dead workers comes back as ``KilledWorker``; we
+turn that clip into an ``error`` verdict with a ``runtime.worker_crashed`` finding. The driver
+collects results by task index, so no clip is lost or duplicated, and every output (JSON,
+reports, history) is written by the driver.
+
+``distributed`` is imported lazily: the base install does not need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from typing import Callable, Iterator, Sequence
+
+from .errors import UsageError
+from .executors import AuditFn, crashed_clip
+from .pipeline import AuditTask, audit_clip
+
+INSTALL_HINT = "install it with: pip install 'sora-audit[dask]'"
+# A clip is tried on this many workers that die under it, plus one, before it is an error.
+ALLOWED_FAILURES = 2
+
+
+def _distributed():
+    try:
+        import dask
+        import distributed
+    except ImportError as e:
+        raise UsageError(f"--executor dask needs dask.distributed, which is not installed ({e}); {INSTALL_HINT}") from None
+    return dask, distributed
+
+
+class DaskExecutor:
+    """Runs ``fn`` over the tasks on a Dask cluster and yields ``(index, clip_dict)`` as clips finish.
+
+    ``scheduler``: address of a running scheduler (``tcp://host:port``); None starts a
+    ``LocalCluster`` of ``workers`` single-threaded worker processes for the run. Worker-death
+    retries (``allowed_failures``) and one-task-per-worker placement are set on that local
+    cluster; a scheduler you run yourself uses its own ``distributed.scheduler.allowed-failures``
+    and ``worker-saturation`` settings.
+    """
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int = 2,
+        fn: AuditFn = audit_clip,
+        allowed_failures: int = ALLOWED_FAILURES,
+        retries: int = 0,
+        log: Callable[[str], None] | None = None,
+        timeout_s: float = 20.0,
+    ):
+        _distributed()
+        self.scheduler = scheduler
+        self.workers = max(1, workers)
+        self.fn = fn
+        self.allowed_failures = allowed_failures
+        self.retries = retries  # re-runs after an exception in the task (audit_clip never raises)
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.timeout_s = timeout_s
+        self.dashboard_link: str | None = None
+
+    def _start(self):
+        """(client, cluster or None). A scheduler that cannot be reached is a UsageError."""
+        dask, distributed = _distributed()
+        if self.scheduler:
+            try:
+                client = distributed.Client(self.scheduler, timeout=f"{self.timeout_s}s")
+            except (OSError, TimeoutError, ValueError) as e:
+                raise UsageError(
+                    f"cannot reach the Dask scheduler at {self.scheduler} ({type(e).__name__}: {e}); "
+                    "check the address and that the scheduler is running"
+                ) from None
+            return client, None
+        # The scheduler of a LocalCluster lives in this process: it reads these settings now.
+        # worker-saturation 1.0: a worker holds only the clip it is auditing, so a crash does
+        # not count against clips that were merely queued on it.
+        with dask.config.set({
+            "distributed.scheduler.allowed-failures": self.allowed_failures,
+            "distributed.scheduler.worker-saturation": 1.0,
+        }):
+            cluster = distributed.LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                scheduler_port=0, dashboard_address=":0", silence_logs=logging.ERROR,
+            )
+        try:
+            client = distributed.Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+        return client, cluster
+
+    def _announce(self, client) -> None:
+        link = None
+        try:
+            if "dashboard" in (client.scheduler_info().get("services") or {}):
+                link = client.dashboard_link
+        except Exception:  # the dashboard is a nicety; never fail a run over it
+            link = None
+        self.dashboard_link = link
+        where = self.scheduler or f"a local cluster of {self.workers} worker process(es)"
+        msg = f"dask: auditing on {where}"
+        if link:
+            msg += f"; dashboard: {link}"
+            try:
+                import bokeh  # noqa: F401
+            except ImportError:
+                msg += " (pip install bokeh for its pages)"
+        self.log(msg)
+
+    def run(self, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
+        if not tasks:
+            return
+        _, distributed = _distributed()
+        client, cluster = self._start()
+        try:
+            self._announce(client)
+            yield from self._collect(client, distributed, tasks)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def _collect(self, client, distributed, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
+        token = secrets.token_hex(4)  # keys unique per run: a shared scheduler serves many clients
+        futures = [
+            client.submit(self.fn, t, key=f"sora-audit-{token}-{i}", retries=self.retries, pure=False)
+            for i, t in enumerate(tasks)
+        ]
+        index = {f.key: i for i, f in enumerate(futures)}
+        done: set[int] = set()
+        for fut in distributed.as_completed(futures):
+            i = index[fut.key]
+            if i in done:  # as_completed yields a future once; guard anyway: never a duplicate
+                continue
+            yield i, self._result(fut, tasks[i], distributed)
+            done.add(i)
+            fut.release()  # let the cluster forget the result: memory stays flat over the batch
+        missing = [i for i in range(len(tasks)) if i not in done]
+        for i in missing:  # cannot happen with as_completed; an explicit error if it ever does
+            yield i, crashed_clip(tasks[i], "the cluster returned no result for this clip")
+
+    def _result(self, fut, task: AuditTask, distributed) -> dict:
+        try:
+            return fut.result()
+        except distributed.KilledWorker as e:
+            return crashed_clip(
+                task, f"Dask worker died while auditing it, on {self.allowed_failures + 1} tries ({e})"
+                if self.scheduler is None else f"Dask worker died while auditing it ({e})",
+            )
+        except Exception as e:  # CancelledError (scheduler lost), an exception of fn...
+            return crashed_clip(task, f"Dask task failed: {type(e).__name__}: {e}")
