@@ -1,0 +1,11 @@
+"""Generation through the Videos API (OpenAI Sora shape, any compatible provider).
+
+    providers.py  named providers: base URL + API key variable + known models (TOML-overridable)
+    client.py     the httpx client: create / retrieve / poll / download / remix / list / delete
+    errors.py     the policy-vs-runtime error tree and its one mapping table
+    jobs.py       the SQLite journal: a paid job is recorded before it is polled
+    suite.py      TOML suites of cases
+    emulator.py   our local Videos API server (127.0.0.1) with fault injection
+    webhooks.py   Standard Webhooks signing and verification
+    generate.py   one suite run: journal -> create -> poll -> download -> (clip, source) or finding
+"""
