@@ -205,7 +205,7 @@ class Emulator:
         handler = type("Handler", (_Handler,), {"emu": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
-        t = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
+        t = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         t.start()
         self._threads.append(t)
         if self.settings.webhook_url:

@@ -55,6 +55,9 @@ class GenerationError(AuditError):
         if advice is not None:
             self.advice = advice
 
+    def __str__(self) -> str:
+        return self.message  # the client may redact it after construction
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, provider_code={self.provider_code!r})"
 
@@ -201,6 +204,10 @@ def classify_http(status: int, body: Any, retries: int = 0, what: str = "request
         rule = next(r for r in MAPPING if r.code == "policy.input_image_rejected")
     if rule is not None and (rule.cls is PolicyRefusal or rule.cls is ModelUnavailable or status < 500):
         return _make(rule, GenerationRuntimeError, "runtime.generation_failed", message, **kw)
+    if status in (404, 410) and not (param == "model" or what.startswith(("create", "remix"))
+                                     or "model" in (msg or "").lower()):
+        return _make(None, JobExpired, "runtime.video_gone",
+                     f"{what}: HTTP {status}: the video is gone (deleted, expired or unknown id) ({shown})", **kw)
     if status in (404, 410):
         return _make(None, ModelUnavailable, "runtime.model_unavailable",
                      f"{what}: HTTP {status}: the provider no longer serves this model or endpoint ({shown})", **kw)

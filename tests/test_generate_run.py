@@ -1,0 +1,203 @@
+"""``sora-audit run`` end to end, as a subprocess, against an emulator in this test process on
+127.0.0.1: categories and evidence of every outcome, exit codes, crash + --resume without paying
+twice, ambiguous creates reconciled, and the API key nowhere in outputs, logs or the journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from audit.sora.emulator import Emulator, EmulatorSettings
+from audit.sora.jobs import JobStore
+
+from conftest import ROOT, run_cli
+
+KEY = "sk-live-TOPSECRETkey0123456789abcdefXYZ"
+REF = ROOT / "fixtures" / "references" / "clean_pan.jpg"
+POLICY_KEYS = {"case_id", "model", "prompt", "provider_code", "provider_message", "advice"}
+RUNTIME_KEYS = {"case_id", "model", "retries", "last_error", "resumable", "advice"}
+
+
+@pytest.fixture
+def emu():
+    e = Emulator(EmulatorSettings(job_seconds=0.3, poll_after_ms=50, retry_after=0.2, api_key=KEY))
+    e.start()
+    yield e
+    e.stop()
+
+
+def setup(tmp_path: Path, emu: Emulator, cases: list[tuple[str, str]]) -> tuple[Path, Path]:
+    prov = tmp_path / "providers.toml"
+    prov.write_text(f'[providers.local]\nbase_url = "{emu.base_url}"\napi_key_env = "LOCAL_SORA_KEY"\n'
+                    'models = ["sora-2"]\n')
+    body = ['[suite]\nprovider = "local"\nmodels = ["sora-2"]\nseconds = 1\nsize = "160x96"\n']
+    for cid, prompt in cases:
+        body.append(f'[[case]]\nid = "{cid}"\nprompt = "{prompt}"\nreference = "{REF}"\n')
+    suite = tmp_path / "suite.toml"
+    suite.write_text("\n".join(body))
+    return prov, suite
+
+
+def run(tmp_path, prov, suite, *extra, timeout=120):
+    return run_cli("run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "out"),
+                   "--report", str(tmp_path / "rep"), "--jobs", "0", "--poll-interval", "0.05",
+                   *extra, env={"LOCAL_SORA_KEY": KEY}, timeout=timeout)
+
+
+def results(tmp_path) -> dict:
+    return json.loads((tmp_path / "rep" / "results.json").read_text())
+
+
+def by_case(res: dict) -> dict:
+    return {c["source"]["case_id"]: c for c in res["clips"]}
+
+
+@pytest.mark.slow
+def test_suite_end_to_end_every_outcome_and_no_key_anywhere(tmp_path, emu):
+    prov, suite = setup(tmp_path, emu, [
+        ("ok", "The camera pans left over the shapes"), ("refused", "[refuse] something"),
+        ("job-moderated", "[fail-moderation] x"), ("internal", "[fail-internal] x"),
+        ("busy", "[429] x"), ("cut", "[cut] x"),
+    ])
+    p = run(tmp_path, prov, suite)
+    assert p.returncode == 1, p.stderr  # a policy refusal fails the gate
+    res = results(tmp_path)
+    c = by_case(res)
+    assert {k: v["verdict"] for k, v in c.items()} == {
+        "ok": c["ok"]["verdict"], "refused": "fail", "job-moderated": "fail", "internal": "error", "busy":
+        c["busy"]["verdict"], "cut": "error"}
+    assert c["ok"]["verdict"] in ("pass", "warn") and c["busy"]["verdict"] in ("pass", "warn")
+    assert c["ok"]["media"]["width"] == 160 and c["ok"]["source"]["video_id"].startswith("video_")
+    assert c["ok"]["source"]["prompt"] == "The camera pans left over the shapes"
+    assert c["ok"]["generation"]["creates_sent"] == 1 and c["busy"]["generation"]["creates_sent"] == 1
+
+    def only(clip):
+        assert len(clip["findings"]) == 1
+        return clip["findings"][0]
+
+    for cid, code in (("refused", "policy.moderation_blocked"), ("job-moderated", "policy.moderation_blocked")):
+        f = only(c[cid])
+        assert (f["category"], f["code"], f["severity"]) == ("policy", code, "fail")
+        assert set(f["evidence"]) == POLICY_KEYS and f["evidence"]["provider_code"] == "moderation_blocked"
+        assert c[cid]["media"] is None
+    for cid, code in (("internal", "runtime.job_failed"), ("cut", "runtime.download_incomplete")):
+        f = only(c[cid])
+        assert (f["category"], f["code"]) == ("runtime", code)
+        assert RUNTIME_KEYS <= set(f["evidence"]) and f["evidence"]["resumable"] is True
+    assert not (tmp_path / "out" / res["generation"]["run"] / "cut").exists() or \
+        not list((tmp_path / "out" / res["generation"]["run"] / "cut").glob("*.mp4"))
+    assert emu.counts["creates"] == 5  # refused at create: not a job; the 429 retried without a 2nd job
+
+    # the key: not in stdout/stderr, reports, sidecars, the journal (and its WAL)
+    assert KEY not in p.stdout + p.stderr
+    for f in list((tmp_path / "rep").rglob("*")) + list((tmp_path / "out").rglob("*")):
+        if f.is_file():
+            data = f.read_bytes()
+            assert KEY.encode() not in data and KEY[:10].encode() not in data, f
+    store = JobStore(tmp_path / "out" / "jobs.sqlite")
+    assert not any(KEY in v for v in store.dump())
+    store.close()
+
+
+@pytest.mark.slow
+def test_exit_3_when_only_runtime_errors(tmp_path, emu):
+    prov, suite = setup(tmp_path, emu, [("internal", "[fail-internal] x"), ("gone", "x")])
+    suite.write_text(suite.read_text() + '\n[[case]]\nid = "old-model"\nprompt = "x"\nmodels = ["sora-1"]\n')
+    p = run(tmp_path, prov, suite)
+    assert p.returncode == 1 or p.returncode == 3, p.stderr
+    c = by_case(results(tmp_path))
+    f = c["old-model"]["findings"][0]
+    assert f["code"] == "runtime.model_unavailable" and "no longer serves" in f["message"]
+    assert c["old-model"]["verdict"] == "error" and c["internal"]["verdict"] == "error"
+    assert p.returncode == (1 if c["gone"]["verdict"] == "fail" else 3)
+
+
+def _wait(pred, timeout):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _journal(tmp_path):
+    db = tmp_path / "out" / "jobs.sqlite"
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT video_id, status, creates_sent FROM jobs").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_killed_after_create_then_resume_pays_once(tmp_path, emu):
+    emu.settings.job_seconds = 600  # the job stays in progress until we say
+    prov, suite = setup(tmp_path, emu, [("pan", "The camera pans left")])
+    cmd = [sys.executable, "-m", "audit", "run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "out"),
+           "--report", str(tmp_path / "rep1"), "--jobs", "0", "--poll-interval", "0.05", "-q"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, LOCAL_SORA_KEY=KEY),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait(lambda: emu.counts["creates"] == 1 and any(r[0] for r in _journal(tmp_path)), 60)
+        assert _wait(lambda: emu.counts["retrieves"] >= 2, 30)  # it is polling
+    finally:
+        proc.send_signal(signal.SIGKILL)  # a crash: no cleanup runs
+        proc.wait(30)
+    (vid, status, sent), = _journal(tmp_path)
+    assert vid.startswith("video_") and status in ("queued", "in_progress") and sent == 1
+    for j in emu.jobs.values():
+        j.duration = 0.2
+    p = run(tmp_path, prov, suite, "--resume")
+    assert p.returncode in (0, 1), p.stderr
+    c = by_case(results(tmp_path))["pan"]
+    assert c["source"]["video_id"] == vid and c["media"]["frames"] > 0
+    assert c["generation"]["creates_sent"] == 1 and not c["generation"]["reused"]
+    assert emu.counts["creates"] == 1 and emu.counts["downloads"] == 1
+    # again: the clip is on disk, nothing is created or downloaded
+    p = run(tmp_path, prov, suite, "--resume")
+    assert by_case(results(tmp_path))["pan"]["generation"]["reused"] is True
+    assert emu.counts["creates"] == 1 and emu.counts["downloads"] == 1
+
+
+@pytest.mark.slow
+def test_ambiguous_create_is_reconciled_not_repaid(tmp_path, emu):
+    emu.settings.hang_seconds = 1.0
+    prov, suite = setup(tmp_path, emu, [("hang", "[hang] reply lost")])
+    p = run(tmp_path, prov, suite, "--timeout", "0.3")
+    assert p.returncode == 3, p.stderr
+    f = by_case(results(tmp_path))["hang"]["findings"][0]
+    assert f["code"] == "runtime.timeout" and f["evidence"]["retries"] == 0
+    assert emu.counts["create_requests"] == 1 and emu.counts["creates"] == 1
+    (vid, status, sent), = _journal(tmp_path)
+    assert vid is None and status == "creating"
+    p = run(tmp_path, prov, suite, "--resume")
+    assert p.returncode in (0, 1), p.stderr
+    c = by_case(results(tmp_path))["hang"]
+    assert c["media"]["frames"] > 0 and emu.counts["creates"] == 1 and emu.counts["create_requests"] == 1
+    assert emu.counts["lists"] >= 1
+
+
+def test_resume_without_a_run_is_a_usage_error(tmp_path, emu):
+    prov, suite = setup(tmp_path, emu, [("a", "x")])
+    p = run(tmp_path, prov, suite, "--resume")
+    assert p.returncode == 2 and "nothing to resume" in p.stderr
+
+
+def test_missing_key_is_a_usage_error(tmp_path, emu):
+    prov, suite = setup(tmp_path, emu, [("a", "x")])
+    p = run_cli("run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "o"),
+                env={"LOCAL_SORA_KEY": ""})
+    assert p.returncode == 2 and "LOCAL_SORA_KEY" in p.stderr
