@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 MOTION_SIDE = 160
-_FEATURES = dict(maxCorners=150, qualityLevel=0.01, minDistance=6, blockSize=5)
-_LK = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_FEATURES = dict(maxCorners=100, qualityLevel=0.01, minDistance=7, blockSize=5)
+_LK = dict(winSize=(13, 13), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,10 @@ IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float64)
 
 
 def small_size(w: int, h: int, side: int) -> tuple[int, int]:
-    s = min(1.0, side / max(w, h))
-    return max(8, int(round(w * s))), max(8, int(round(h * s)))
+    """About ``side`` px on the long side, by an integer factor of (w, h): area-averaging by an
+    integer factor is OpenCV's fast path (several times faster than an arbitrary ratio)."""
+    f = max(1, int(round(max(w, h) / side)))
+    return max(8, w // f), max(8, h // f)
 
 
 def small_gray(frame, side: int = MOTION_SIDE) -> np.ndarray:
@@ -66,23 +68,35 @@ def small_gray(frame, side: int = MOTION_SIDE) -> np.ndarray:
 
 
 def small_bgr(frame, side: int) -> np.ndarray:
+    """Colour copy at about ``side`` px, made from the motion model's copy when that is a
+    multiple of it (one small resize instead of another pass over the analysis frame)."""
     key = ("bgr", side)
     g = frame.cache.get(key)
     if g is None:
         h, w = frame.bgr.shape[:2]
         size = small_size(w, h, side)
-        g = frame.bgr if size == (w, h) else cv2.resize(frame.bgr, size, interpolation=cv2.INTER_AREA)
+        mid = small_size(w, h, MOTION_SIDE)
+        if size == (w, h):
+            g = frame.bgr
+        elif side < MOTION_SIDE and mid != (w, h):
+            base = frame.cache.get(("bgr", MOTION_SIDE))
+            if base is None:
+                base = frame.cache[("bgr", MOTION_SIDE)] = cv2.resize(frame.bgr, mid, interpolation=cv2.INTER_AREA)
+            size = small_size(*mid, side)
+            g = cv2.resize(base, size, interpolation=cv2.INTER_AREA) if size != mid else base
+        else:
+            g = cv2.resize(frame.bgr, size, interpolation=cv2.INTER_AREA)
         frame.cache[key] = g
     return g
 
 
 def normalised(gray: np.ndarray) -> np.ndarray:
     """Zero-mean, fixed-contrast uint8 copy: brightness and contrast changes removed."""
-    f = gray.astype(np.float32)
-    m, s = float(f.mean()), float(f.std())
+    mean, std = cv2.meanStdDev(gray)
+    m, s = float(mean[0, 0]), float(std[0, 0])
     if s < 1e-3:
         return np.full_like(gray, 128)
-    return np.clip((f - m) * (40.0 / s) + 128.0, 0, 255).astype(np.uint8)
+    return cv2.convertScaleAbs(gray, alpha=40.0 / s, beta=128.0 - m * 40.0 / s)
 
 
 def _norm_small(frame) -> np.ndarray:

@@ -17,7 +17,7 @@ def _drift(path, **opts):
 @pytest.mark.parametrize("kind, rate", [("pan_left", 0.25), ("zoom_in", 0.25), ("roll", 10.0), ("tilt_down", 0.2)])
 def test_camera_moves_score_near_zero_while_vbench_drops(render_clip, kind, rate):
     r, d = _drift(render_clip(f"{kind}.mp4", seed=31, seconds=2.0, camera=(CameraSegment(kind, 0, 2, rate),)))
-    assert d["score"] < 0.4, d["score"]
+    assert d["score"] < 0.25, d["score"]
     assert r["metrics"]["flicker"]["score"] < 0.5
     assert r["metrics"]["flicker"]["vbench_temporal_flickering"] < 0.995  # VBench sees the motion
 

@@ -9,8 +9,8 @@ non-rigid change: hands, objects or buildings that bend and swell as the clip go
 Per sampled frame: the residual displacement (``[drift] percentile`` of the dense DIS optical
 flow between the homography-warped anchor and the frame, in percent of the frame diagonal) and the share of points the homography still explains
 (inlier ratio: the share of pixels whose residual flow stays under 1 px at 256 px). When too few anchor points survive (they left the frame), the frame in hand
-becomes the new anchor. ``score``: the largest residual over the clip, smoothed over three
-samples (percent of the diagonal); ``growth``: its slope, percent per second.
+becomes the new anchor. ``score``: the largest residual over the clip, after a running median of
+three samples (percent of the diagonal); ``growth``: its slope, percent per second.
 
 When the reference image is known (``--reference`` or the request's), it is aligned on the
 first frame, and the structural similarity (scikit-image SSIM) of each sampled frame, warped
@@ -31,7 +31,7 @@ from ..signals import curve
 from . import Detector, DetectorResult
 
 SIDE = 256
-_FEATURES = dict(maxCorners=300, qualityLevel=0.01, minDistance=5, blockSize=5)
+_FEATURES = dict(maxCorners=200, qualityLevel=0.01, minDistance=6, blockSize=5)
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 SSIM_EVERY_S = 0.5
 
@@ -157,17 +157,19 @@ class DriftDetector(Detector):
         # points alone would overstate it (corners on curved edges slide along them as a zoom
         # or roll goes on); the dense flow measures what is actually left.
         h, w = img.shape
-        warped = cv2.warpPerspective(self.anchor_img, H, (w, h), flags=cv2.INTER_LINEAR)
+        warped = cv2.warpPerspective(self.anchor_img, H, (w, h), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE)
         mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), H, (w, h), flags=cv2.INTER_NEAREST)
-        mask = cv2.erode(mask, np.ones((7, 7), np.uint8)) > 0
+        # keep away from where the anchor ends: flow there sees new content, not warp
+        mask = cv2.erode(mask, np.ones((15, 15), np.uint8)) > 0
         if mask.mean() < 0.25:
             return
         # smoothed: a warp is spatially smooth, flow noise on fine texture is not
         flow = cv2.GaussianBlur(self._dis.calc(img, warped, None), (0, 0), 3)
         # What a homography of the dense field itself cannot explain (corrects the sparse fit).
-        ys, xs = np.nonzero(mask[::6, ::6])
-        src = np.stack([xs * 6, ys * 6], axis=1).astype(np.float32)
-        dst = src + flow[ys * 6, xs * 6]
+        ys, xs = np.nonzero(mask[::8, ::8])
+        src = np.stack([xs * 8, ys * 8], axis=1).astype(np.float32)
+        dst = src + flow[ys * 8, xs * 8]
         if len(src) < 20:
             return
         Hc, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.0, maxIters=300)
@@ -195,7 +197,9 @@ class DriftDetector(Detector):
         if len(self.resid) < 2:
             return DetectorResult({"score": None, **base, "curve": curve([], [])})
         r = np.array(self.resid)
-        sm = np.convolve(np.pad(r, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        # running median of three samples: one bad flow field must not make a clip "drift"
+        pad = np.pad(r, 1, mode="edge")
+        sm = np.median(np.stack([pad[:-2], pad[1:-1], pad[2:]]), axis=0)
         score = float(sm.max())
         ts = np.array(self.ts)
         growth = float(np.polyfit(ts, r, 1)[0]) if len(ts) >= 3 and ts[-1] > ts[0] else 0.0

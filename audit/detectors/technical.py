@@ -2,7 +2,7 @@
 
 - black: the frame's mean luma is below ``[technical] black_level`` and nearly uniform;
 - frozen: consecutive frames identical to within ``freeze_diff`` (mean absolute difference in
-  8-bit levels, at 128 px) for at least ``freeze_min_s``: a repeated frame does not change at
+  8-bit levels, on the motion model's 160 px grey copy) for at least ``freeze_min_s``: a repeated frame does not change at
   all, while grain, light and compression keep changing even a static shot a little. When every
   frame is the same picture the clip is reported as a still (info), not as frozen;
 - cut: the global motion model fails between two frames and their colour histograms differ
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..findings import INFO, QUALITY, WARN, Finding
-from ..motion import frame_motion, small_bgr
+from ..motion import frame_motion, small_bgr, small_gray
 from ..signals import ranges_from_mask
 from . import Detector, DetectorResult
 
@@ -38,27 +38,26 @@ class TechnicalDetector(Detector):
         self.frozen: list[bool] = []
         self.cuts: list[dict] = []
         self.prev = None
-        self.prev_hist = None
+        self.prev_frame = None
 
     def feed(self, frame) -> None:
         m = frame_motion(self.ctx, frame)
-        img = small_bgr(frame, SIDE)
-        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        gray = small_gray(frame)  # the motion model's small copy: no extra resize
         mean, std = cv2.meanStdDev(gray)
         self.ts.append(frame.t)
         self.black.append(float(mean[0, 0]) < self.black_level and float(std[0, 0]) < 6.0)
-        hist = cv2.calcHist([img], [0, 1, 2], None, [8, 8, 8], [0, 256] * 3)
-        cv2.normalize(hist, hist)
         if self.prev is None:
             self.frozen.append(False)
         else:
-            diff = cv2.norm(img, self.prev, cv2.NORM_L1) / img.size
+            diff = cv2.norm(gray, self.prev, cv2.NORM_L1) / gray.size
             self.frozen.append(diff < self.freeze_diff and not self.black[-1])
-            dist = cv2.compareHist(self.prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA)
             motion_failed = m is not None and (not m.ok or m.inlier_ratio < 0.3)
-            if motion_failed and dist > self.cut_distance and not (self.black[-1] or self.black[-2]):
-                self.cuts.append({"t": round(frame.t, 3), "distance": round(float(dist), 3)})
-        self.prev, self.prev_hist = img, hist
+            if motion_failed and not (self.black[-1] or self.black[-2]):
+                # colour histograms only for the rare pairs the motion model could not join
+                dist = cv2.compareHist(_hist(self.prev_frame), _hist(frame), cv2.HISTCMP_BHATTACHARYYA)
+                if dist > self.cut_distance:
+                    self.cuts.append({"t": round(frame.t, 3), "distance": round(float(dist), 3)})
+        self.prev, self.prev_frame = gray, frame
 
     def finish(self) -> DetectorResult:
         pol = self.ctx.policy.section("technical")
@@ -108,6 +107,11 @@ class TechnicalDetector(Detector):
                 f"Hard cut{'s' if len(self.cuts) > 1 else ''} at {at}: the scene changes at once, "
                 "which an image-to-video clip should not do.", {"cuts": self.cuts}))
         return DetectorResult(data, tuple(findings))
+
+
+def _hist(frame) -> np.ndarray:
+    h = cv2.calcHist([small_bgr(frame, SIDE)], [0, 1, 2], None, [8, 8, 8], [0, 256] * 3)
+    return cv2.normalize(h, h)
 
 
 def _fmt(ranges) -> str:
