@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -66,7 +67,8 @@ def test_cli_dask_batch_equals_local_batch(tmp_path):
     out = {}
     for kind in ("local", "dask"):
         p = run_cli("check", str(FIXTURES / "clips"), "--executor", kind, "--jobs", "2",
-                    "--json", str(tmp_path / f"{kind}.json"), "--report", str(tmp_path / kind))
+                    "--json", str(tmp_path / f"{kind}.json"), "--report", str(tmp_path / kind),
+                    "--db", str(tmp_path / f"{kind}.db"))
         assert p.returncode == 1, p.stderr  # the fixtures hold a failing and a corrupt clip
         out[kind] = json.loads((tmp_path / f"{kind}.json").read_text())
         if kind == "dask":
@@ -77,6 +79,10 @@ def test_cli_dask_batch_equals_local_batch(tmp_path):
     assert _comparable(dask) == _comparable(local)
     assert dask["counts"] == local["counts"] and dask["exit_code"] == local["exit_code"] == 1
     assert {c["verdict"] for c in dask["clips"]} == {"pass", "fail", "error"}
+    # The history is written by the driver: each clip stored once.
+    with sqlite3.connect(tmp_path / "dask.db") as db:
+        rows = db.execute("SELECT path, verdict FROM clips").fetchall()
+    assert sorted(rows) == sorted((c["path"], c["verdict"]) for c in dask["clips"])
 
 
 def slow_then_audit(task: AuditTask) -> dict:
