@@ -64,7 +64,13 @@ def test_remote_object_is_staged_with_its_sidecar_and_relabelled():
     assert remote_src.pop("reference") == "memory://bucket/references/flicker.jpg"
     assert local_src.pop("reference").endswith("references/flicker.jpg")
     assert remote_src == local_src and remote_src["prompt"]
-    for key in ("verdict", "sha256", "media", "metrics"):
+    # The reference image was staged too and used: the drift block names it by URL, values equal.
+    ref_url = "memory://bucket/references/flicker.jpg"
+    assert flicker["metrics"]["drift"].get("reference", ref_url) == ref_url
+    remote_json = json.dumps(flicker["metrics"]).replace(ref_url, "REF")
+    local_json = json.dumps(local["metrics"]).replace(str(local["source"]["reference"]), "REF")
+    assert remote_json == local_json
+    for key in ("verdict", "sha256", "media"):
         assert flicker[key] == local[key], key
     assert missing["verdict"] == "error" and missing["findings"][0]["code"] == "runtime.file_missing"
     assert "memory://bucket/missing.mp4: no such object" in missing["findings"][0]["message"]
