@@ -16,7 +16,7 @@ from ..errors import UsageError
 from ..findings import POLICY
 from ..pipeline import AuditTask
 from ..policy import load_policy
-from .common import add_audit_options, default_jobs, finish_run, new_run_id, now_iso, options_from_args, run_tasks
+from .common import add_audit_options, default_jobs, executor_from_args, finish_run, new_run_id, now_iso, options_from_args, run_tasks
 
 DEFAULT_OUT = Path("reports") / "generated"
 
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = default_jobs() if args.jobs is None else args.jobs
     if jobs < 0:
         raise UsageError("--jobs must be 0 or more")
+    executor = executor_from_args(args, jobs)  # flag errors now, before any paid job
 
     out = Path(args.out)
     store = JobStore(out / "jobs.sqlite")
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             emu.stop()
 
     tasks = [AuditTask(str(o.clip), options, source=o.source) for o in outcomes if o.clip is not None]
-    audited = iter(run_tasks(tasks, jobs, args.quiet) if tasks else [])
+    audited = iter(run_tasks(tasks, jobs, args.quiet, executor=executor) if tasks else [])
     clips = []
     for o in outcomes:
         row = store.get(o.job_key)

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Executors side by side on one batch, in one run: local --jobs 1, local --jobs 2, Dask 2 workers.
+
+    python benchmarks/bench_executors.py [--clips 40] [--seconds 1.5] [--repeat 1]
+
+Renders ``--clips`` short 320x180 clips (once, under benchmarks/out/executors/), then audits the
+batch with ``LocalExecutor(1)``, ``LocalExecutor(2)`` and ``DaskExecutor`` on a LocalCluster of 2
+single-threaded worker processes, exactly as ``sora-audit check --executor ... --jobs ...`` does.
+For each it prints the wall time from start (pool / cluster start-up included) to the last clip,
+throughput in clips/s, the steady throughput after the first result (start-up excluded), and the
+ratios (targets: jobs 2 >= 1.8x jobs 1; Dask within 10% of the local pool at 2 workers). A sampler
+thread reads the RSS of every worker process (the busy descendants of this process) while the batch
+runs: per worker, RSS once a quarter of the batch is done and at the end (flat = no growth). It
+also checks that every executor returned the same results (timings aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "benchmarks" / "out" / "executors"
+
+
+def make_clips(n: int, seconds: float) -> list[Path]:
+    from audit.synth import CameraSegment, ClipSpec, render
+
+    moves = ("static", "pan_left", "pan_right", "tilt_up", "zoom_in")
+    OUT.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = OUT / f"c{i:03d}_{seconds:g}s.mp4"
+        if not p.exists():
+            m = moves[i % len(moves)]
+            cam = () if m == "static" else (CameraSegment(m, 0, seconds, 0.04),)
+            render(ClipSpec(seconds=seconds, seed=i, camera=cam, flicker_amp=0.04 if i % 7 == 3 else 0.0), p)
+        paths.append(p)
+    return paths
+
+
+class RssSampler:
+    """Samples (clips done, pid, RSS) of this process's descendants every ``every`` seconds."""
+
+    def __init__(self, every: float = 0.2):
+        import psutil
+
+        self.me = psutil.Process()
+        self.every = every
+        self.done = 0
+        self.samples: list[tuple[int, int, int]] = []
+        self.cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+    def _loop(self):
+        import psutil
+
+        while not self._stop.is_set():
+            for p in self.me.children(recursive=True):
+                try:
+                    with p.oneshot():
+                        rss = p.memory_info().rss
+                        ct = p.cpu_times()
+                except psutil.Error:
+                    continue
+                if rss:  # an exiting process reads 0
+                    self.samples.append((self.done, p.pid, rss))
+                self.cpu[p.pid] = ct.user + ct.system
+            self._stop.wait(self.every)
+
+    def workers(self, total: int) -> list[dict]:
+        """Busy processes (the workers): RSS (MiB) at a quarter of the batch, at the end, and max."""
+        if not self.cpu:
+            return []
+        busiest = max(self.cpu.values())
+        rows = []
+        for pid, cpu in sorted(self.cpu.items()):
+            if cpu < 0.2 * busiest:
+                continue  # forkserver, nanny, resource tracker
+            s = [(d, r) for d, p, r in self.samples if p == pid]
+            if not s:
+                continue
+            q = [r for d, r in s if d >= total // 4] or [s[0][1]]
+            rows.append({"pid": pid, "cpu_s": round(cpu, 1), "rss_q1_mib": round(q[0] / 2**20, 1),
+                         "rss_end_mib": round(s[-1][1] / 2**20, 1), "rss_max_mib": round(max(r for _, r in s) / 2**20, 1)})
+        return rows
+
+
+def run_one(name: str, executor, tasks) -> dict:
+    results: dict[int, dict] = {}
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        first = None
+        for i, res in executor.run(tasks):
+            if first is None:
+                first = time.perf_counter() - t0
+            results[i] = res
+            sampler.done += 1
+        wall = time.perf_counter() - t0
+    n = len(tasks)
+    assert sorted(results) == list(range(n)), f"{name}: clips lost or duplicated"
+    return {
+        "name": name, "wall_s": wall, "first_s": first, "clips_per_s": n / wall,
+        "steady_clips_per_s": (n - 1) / (wall - first) if wall > first else float("nan"),
+        "workers": sampler.workers(n), "results": [results[i] for i in range(n)],
+    }
+
+
+def _comparable(results: list[dict]) -> str:
+    return json.dumps([{k: v for k, v in r.items() if k != "timings"} for r in results], sort_keys=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=40)
+    ap.add_argument("--seconds", type=float, default=1.5, help="length of each clip (s)")
+    args = ap.parse_args()
+
+    from audit.dask_executor import DaskExecutor
+    from audit.executors import LocalExecutor
+    from audit.pipeline import AuditTask
+
+    clips = make_clips(args.clips, args.seconds)
+    tasks = [AuditTask(str(p)) for p in clips]
+    load = os.getloadavg()
+    print(f"{len(tasks)} clips of {args.seconds:g} s 320x180; {os.cpu_count()} CPUs; "
+          f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    runs = [
+        run_one("local --jobs 1", LocalExecutor(1), tasks),
+        run_one("local --jobs 2", LocalExecutor(2), tasks),
+        run_one("dask LocalCluster 2 workers", DaskExecutor(workers=2, log=lambda m: None), tasks),
+    ]
+    same = len({_comparable(r["results"]) for r in runs}) == 1
+    print()
+    print(f"| executor | wall s | first clip s | clips/s | steady clips/s | vs jobs 1 |")
+    print(f"|---|---|---|---|---|---|")
+    base = runs[0]["clips_per_s"]
+    for r in runs:
+        print(f"| {r['name']} | {r['wall_s']:.2f} | {r['first_s']:.2f} | {r['clips_per_s']:.2f} | "
+              f"{r['steady_clips_per_s']:.2f} | {r['clips_per_s'] / base:.2f}x |")
+    j2, dk = runs[1], runs[2]
+    print()
+    print(f"jobs 2 / jobs 1: {j2['clips_per_s'] / base:.2f}x (target >= 1.8x); steady "
+          f"{j2['steady_clips_per_s'] / runs[0]['steady_clips_per_s']:.2f}x")
+    print(f"dask 2 workers / local jobs 2: {dk['clips_per_s'] / j2['clips_per_s']:.2f}x (target >= 0.90x); steady "
+          f"{dk['steady_clips_per_s'] / j2['steady_clips_per_s']:.2f}x")
+    print(f"same results from every executor (timings aside): {same}")
+    print()
+    print("| executor | worker pid | cpu s | RSS at 1/4 of batch MiB | RSS at end MiB | RSS max MiB |")
+    print("|---|---|---|---|---|---|")
+    for r in runs:
+        for w in r["workers"]:
+            print(f"| {r['name']} | {w['pid']} | {w['cpu_s']} | {w['rss_q1_mib']} | {w['rss_end_mib']} | {w['rss_max_mib']} |")
+    load = os.getloadavg()
+    print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
