@@ -11,9 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from .. import contract
 from ..errors import UsageError
-from ..findings import POLICY
 from ..pipeline import AuditTask
 from ..policy import load_policy
 from .common import add_audit_options, default_jobs, executor_from_args, finish_run, new_run_id, now_iso, options_from_args, run_tasks
@@ -53,7 +51,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..sora.client import ClientConfig, RetryPolicy, VideosClient
     from ..sora.emulator import Emulator
-    from ..sora.generate import Generator
+    from ..sora.generate import Generator, failure_clip
     from ..sora.jobs import JobStore
     from ..sora.providers import get_provider
     from ..sora.suite import load_suite
@@ -128,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         if o.clip is not None:
             c = next(audited)
         else:
-            c = _failure_clip(o, policy, str(Path(args.out) / gen_run / o.case.id / f"{o.model}-r{o.repeat}.mp4"))
+            c = failure_clip(o.error, case_id=o.case.id, model=o.model, prompt=o.case.prompt, source=o.source,
+                             policy=policy, path=str(Path(args.out) / gen_run / o.case.id / f"{o.model}-r{o.repeat}.mp4"))
         c["generation"] = gen
         clips.append(c)
     store.finish_run(gen_run)
@@ -157,14 +156,3 @@ def _generate(gen, suite, args, provider_concurrency: int):
         gen.progress = progress
         return gen.run_all(suite.jobs(), args.concurrency or provider_concurrency)
 
-
-def _failure_clip(o, policy, path: str) -> dict:
-    from ..sora.errors import to_finding
-
-    f = to_finding(o.error, case_id=o.case.id, model=o.model, prompt=o.case.prompt)
-    findings = policy.apply_overrides([f])
-    verdict = policy.verdict(findings)
-    if f.category == POLICY and verdict == "pass" and findings:
-        verdict = "fail"  # a refusal never passes: there is no clip
-    return contract.clip_dict(path=path, verdict=verdict, source=o.source, media=None, blocks={}, metrics={},
-                              findings=findings)

@@ -84,7 +84,7 @@ class Generator:
         return f"{self.run_id}:{case.id}:{model}:r{repeat}"
 
     def dest(self, case: Case, model: str, repeat: int) -> Path:
-        return self.out_dir / case.id / f"{model}-r{repeat}.mp4"
+        return self.out_dir / case.id / f"{model}-r{repeat}.mp4"   # = JobStore.clip_path
 
     def run_all(self, jobs: Iterable[tuple[Case, str, int]], concurrency: int) -> list[Outcome]:
         """Every job, at most ``concurrency`` in flight; outcomes in the order given."""
@@ -214,3 +214,18 @@ def _stored_error(row: JobRow) -> GenerationError:
         e.code = row.error_code
     return e
 
+
+
+def failure_clip(err: GenerationError, *, case_id: str, model: str, prompt: str, source: Source | None, policy,
+                 path: str) -> dict:
+    """The contract entry of a job that produced no clip: one policy or runtime finding."""
+    from .. import contract
+    from .errors import to_finding
+
+    f = to_finding(err, case_id=case_id, model=model, prompt=prompt)
+    findings = policy.apply_overrides([f])
+    verdict = policy.verdict(findings)
+    if f.category == POLICY and verdict == "pass" and findings:
+        verdict = "fail"  # a refusal never passes: there is no clip
+    return contract.clip_dict(path=path, verdict=verdict, source=source, media=None, blocks={}, metrics={},
+                              findings=findings)

@@ -174,6 +174,14 @@ class JobStore:
         rows = self._rows("SELECT * FROM jobs WHERE job_key=?", (job_key,))
         return JobRow(**dict(rows[0])) if rows else None
 
+    def find_video(self, video_id: str) -> JobRow | None:
+        rows = self._rows("SELECT * FROM jobs WHERE video_id=? ORDER BY updated_at DESC LIMIT 1", (video_id,))
+        return JobRow(**dict(rows[0])) if rows else None
+
+    def clip_path(self, row: JobRow) -> Path:
+        """Where a job's clip goes: ``<journal folder>/<run>/<case>/<model>-r<repeat>.mp4``."""
+        return self.path.parent / row.run_id / row.case_id / f"{row.model}-r{row.repeat}.mp4"
+
     def jobs(self, run_id: str | None = None) -> list[JobRow]:
         if run_id is None:
             rows = self._rows("SELECT * FROM jobs ORDER BY run_id, case_id, model, repeat")

@@ -87,3 +87,102 @@ class ReplayGuard:
             if len(self._ids) > self._size:
                 self._ids.popitem(last=False)
             return False
+
+
+class WebhookReceiver:
+    """An HTTP endpoint on 127.0.0.1 (or ``host``) that verifies every delivery and hands the
+    authentic, first-seen events to ``on_event(event)`` on a worker thread (so the sender gets
+    its 2xx at once). Rejected: 400 (missing/bad headers, bad signature, stale or future
+    timestamp, not JSON). A repeated ``webhook-id`` gets 200 ``duplicate`` and is not handed on
+    (the sender's redelivery after a lost ack, or a replay: neither is processed twice)."""
+
+    def __init__(self, secret: str, on_event, *, host: str = "127.0.0.1", port: int = 0,
+                 tolerance: int = TOLERANCE_S):
+        self.secret = secret
+        self.on_event = on_event
+        self.host, self.port, self.tolerance = host, port, tolerance
+        self.guard = ReplayGuard()
+        self.stats = {"accepted": 0, "rejected": 0, "duplicates": 0, "handled": 0, "handler_errors": 0}
+        self.errors: list[str] = []
+        self._server = None
+        self._lock = threading.Lock()
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._server.server_address[1]}/webhooks"
+
+    def _count(self, k: str) -> None:
+        with self._lock:
+            self.stats[k] += 1
+
+    def handle(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+        """Verify one delivery; returns (HTTP status, JSON reply). Library entry point."""
+        import json
+
+        try:
+            verify(self.secret, headers, body, tolerance=self.tolerance)
+            event = json.loads(body)
+            if not isinstance(event, dict) or "type" not in event:
+                raise WebhookVerificationError("webhook rejected: body is not an event object")
+        except (WebhookVerificationError, ValueError) as e:
+            self._count("rejected")
+            return 400, {"error": str(e)}
+        wid = {k.lower(): v for k, v in headers.items()}["webhook-id"]
+        if self.guard.seen(wid):
+            self._count("duplicates")
+            return 200, {"status": "duplicate"}
+        self._count("accepted")
+        self._pool.submit(self._run, event)
+        return 200, {"status": "accepted"}
+
+    def _run(self, event: dict) -> None:
+        try:
+            self.on_event(event)
+            self._count("handled")
+        except Exception as e:  # one bad event must not stop the receiver
+            self._count("handler_errors")
+            self.errors.append(f"{event.get('type')} {event.get('data')}: {type(e).__name__}: {e}")
+
+    def start(self) -> str:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        recv = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                status, reply = recv.handle(dict(self.headers.items()), body)
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer((self.host, self.port), H)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="webhooks").start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "WebhookReceiver":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
