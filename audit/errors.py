@@ -12,7 +12,8 @@
 
 Each ``InputError`` carries the path, a stable finding ``code`` and a ``hint`` that says what to
 do. Other branches (the generation API, provenance) hang their own classes under ``AuditError``
-in their own modules and are drawn here when they are added.
+in their own modules and are drawn here when they are added:
+``audit/sora/errors.py`` (GenerationError: PolicyRefusal | GenerationRuntimeError ...).
 """
 
 from __future__ import annotations
