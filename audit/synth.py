@@ -121,10 +121,26 @@ def make_scene(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.clip(img.astype(np.float32) + tex, 0, 255).astype(np.uint8)
 
 
+MARK_MASTER_PX = 64
+
+
 def make_mark(height_px: int) -> np.ndarray:
     """Our own mark (BGRA uint8): a rounded badge with a ring-and-tick glyph and the letters
-    "SA". About 2.8:1 like the marks generators use; not any company's logo."""
+    "SA". About 2.8:1 like the marks generators use; not any company's logo.
+
+    Like a real generator's overlay, every size is the one master bitmap (``MARK_MASTER_PX``
+    high, the committed template) resampled, not a fresh drawing whose line widths would
+    change with the size."""
     h = max(12, int(height_px))
+    w = int(round(h * 2.8))
+    master = _draw_mark(MARK_MASTER_PX)
+    if h == MARK_MASTER_PX:
+        return master
+    interp = cv2.INTER_AREA if h < MARK_MASTER_PX else cv2.INTER_LINEAR
+    return cv2.resize(master, (w, h), interpolation=interp)
+
+
+def _draw_mark(h: int) -> np.ndarray:
     w = int(round(h * 2.8))
     s = 4  # draw large, then downsample for clean antialiased edges
     H, W = h * s, w * s

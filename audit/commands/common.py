@@ -85,6 +85,7 @@ def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
     for tpl in args.watermark_template:
         if not Path(tpl).is_file():
             raise UsageError(f"{tpl}: watermark template not found")
+        _check_template(tpl)
     if args.reference and not Path(args.reference).is_file():
         raise UsageError(f"{args.reference}: reference image not found")
     return AuditOptions(
@@ -108,6 +109,17 @@ def executor_from_args(args: argparse.Namespace, jobs: int):
         raise UsageError("--executor dask needs --jobs 1 or more (the local cluster's worker processes)")
     log = (lambda msg: None) if args.quiet else (lambda msg: Console(stderr=True).print(msg, highlight=False, soft_wrap=True))
     return make_executor(jobs, kind=kind, scheduler=scheduler, log=log)
+
+
+def _check_template(path: str) -> None:
+    """A template that cannot be read is the operator's mistake, refused before any clip."""
+    from ..errors import UsageError
+    from ..watermark_match import TemplateError, load_template
+
+    try:
+        load_template(path)
+    except TemplateError as e:
+        raise UsageError(f"{e}. {e.hint}.") from None
 
 
 def run_tasks(tasks: Sequence[AuditTask], jobs: int, quiet: bool, executor=None) -> list[dict]:

@@ -1,0 +1,119 @@
+"""Find an unknown overlay: something that stays fixed in the frame while the content moves.
+
+Over a sliding window of K analysed frames, each pixel's signed gradient vectors are summed:
+where the picture moves, the gradients a pixel sees change direction and size from frame to
+frame and largely cancel; under a fixed overlay they repeat, and the sum keeps their full
+length. The per-pixel *consistency* ``|sum g| / sum |g|`` is 1 for a fixed edge and about
+``1/sqrt(K)`` for moving texture.
+
+A static shot is fixed everywhere, so consistency says nothing there: when more than
+``static_share`` of the textured pixels are consistent, the window is "undecidable" and no
+overlay is reported (the rule that keeps a static clean shot clean). Otherwise consistent,
+textured pixels are gathered into blobs; a blob is an overlay candidate when it is small
+(at most ``max_area`` of the frame), dense, and holds edges of several orientations (a
+horizontal edge under a horizontal pan also stays put, but it has one orientation).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A fixed overlay seen over a window: box (x, y, w, h) in match pixels, ``score`` 0-1
+    (mean consistency of its edge pixels), and the sample times the window spans."""
+
+    score: float
+    x: int
+    y: int
+    w: int
+    h: int
+    times: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """What one window said: ``decidable`` False when the shot was too static to tell."""
+
+    t: float
+    decidable: bool
+    static_share: float
+    overlay: Overlay | None
+
+
+class FixedOverlayFinder:
+    """Feed gradient fields of analysed frames (same size, in time order); ``push`` returns the
+    state of the window that ends at that frame (``None`` until the window is full)."""
+
+    def __init__(self, *, window: int, min_grad: float, consistency: float, static_share: float,
+                 max_area: float, min_orientation: float):
+        self.window = max(3, int(window))
+        self.min_grad = min_grad
+        self.consistency = consistency
+        self.static_share = static_share
+        self.max_area = max_area
+        self.min_orientation = min_orientation
+        self._buf: deque = deque(maxlen=self.window)
+
+    def push(self, t: float, gx: np.ndarray, gy: np.ndarray) -> WindowState | None:
+        self._buf.append((t, gx, gy, cv2.magnitude(gx, gy)))
+        if len(self._buf) < self.window:
+            return None
+        times = tuple(b[0] for b in self._buf)
+        sx = sum(b[1] for b in self._buf)
+        sy = sum(b[2] for b in self._buf)
+        smag = sum(b[3] for b in self._buf)
+        lo = np.minimum.reduce([b[3] for b in self._buf])
+        hi = np.maximum.reduce([b[3] for b in self._buf])
+        k = len(self._buf)
+        mean_mag = smag / k
+        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
+        textured = mean_mag > self.min_grad
+        n_tex = int(textured.sum())
+        if n_tex == 0:
+            return WindowState(times[-1], False, 0.0, None)
+        # Fixed: the same direction *and* an edge under the pixel in every frame of the window
+        # (a curved edge sliding along itself keeps its direction for a while, not its place).
+        fixed = textured & (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        share = float(fixed.sum()) / n_tex
+        if share > self.static_share:
+            return WindowState(times[-1], False, share, None)
+        return WindowState(times[-1], True, share, self._blob(fixed, cons, sx / k, sy / k, times))
+
+    def _blob(self, fixed, cons, mx, my, times) -> Overlay | None:
+        H, W = fixed.shape
+        # Join an overlay's thin strokes into one blob; isolated coincidences stay specks.
+        r = max(2, int(round(min(H, W) * 0.02)))
+        joined = cv2.morphologyEx(fixed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((r, r), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        best = None
+        min_px = max(12, int(0.0004 * H * W))
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if w * h > self.max_area * H * W or min(w, h) < 3:
+                continue
+            sel = (labels[y:y + h, x:x + w] == i) & fixed[y:y + h, x:x + w]
+            px = int(sel.sum())
+            if px < min_px or px < 0.15 * w * h:
+                continue
+            if _orientation_spread(mx[y:y + h, x:x + w][sel], my[y:y + h, x:x + w][sel]) < self.min_orientation:
+                continue
+            score = float(cons[y:y + h, x:x + w][sel].mean())
+            if best is None or px > best[0]:
+                best = (px, Overlay(round(score, 4), x, y, w, h, times))
+        return best[1] if best else None
+
+
+def _orientation_spread(gx: np.ndarray, gy: np.ndarray) -> float:
+    """Smaller/larger eigenvalue of the structure tensor of these gradients: 0 for edges of
+    one orientation, 1 for all orientations equally."""
+    a, b, c = float((gx * gx).sum()), float((gx * gy).sum()), float((gy * gy).sum())
+    tr, det = a + c, a * c - b * b
+    disc = max(0.0, tr * tr / 4 - det) ** 0.5
+    l1, l2 = tr / 2 + disc, tr / 2 - disc
+    return l2 / l1 if l1 > 0 else 0.0

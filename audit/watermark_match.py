@@ -1,0 +1,180 @@
+"""Find a known watermark (a PNG template with alpha) in a frame, at several scales.
+
+A semi-transparent overlay over busy content keeps its *edges* far better than its colours:
+blending ``I = (1 - a*o) * B + a*o * M`` leaves the mark's stroke edges in the gradient of
+``I`` at opacity ``o`` whatever the brightness of ``B``. So both the frame and the template are
+turned into signed gradient fields (Sobel x, y after a light blur that absorbs resampling
+differences), and each scale of the template is slid over the frame with OpenCV's
+``matchTemplate``. The score is a normalised cross-correlation of the gradient vectors,
+normalised over the template's *support* (the pixels where its alpha has edges, dilated), not
+the whole box: background texture between the strokes does not dilute the score. Scores are
+in [-1, 1]; a clean frame rarely passes 0.6, the mark at opacity 0.25 over textured content
+scores 0.75-0.9 (see the closing note of issue 4 and ``tests/test_watermark.py``).
+
+Speed: the search is coarse-to-fine over scales (every other scale first, then the neighbours
+of the best), and once the mark has been seen the caller searches only near its last box at
+its scale, then the whole frame at that scale and its two neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+
+class TemplateError(InputError):
+    code = "runtime.watermark_template_unreadable"
+    hint = "Pass a PNG (ideally with an alpha channel) of the watermark as it appears on the video"
+
+
+def load_template(path: str | Path) -> np.ndarray:
+    """The template as BGRA uint8 (a template without alpha is taken as fully opaque)."""
+    p = Path(path)
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise TemplateError(p, "cannot be read as an image")
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
+    elif img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
+    if img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1.0, float(img.max())))
+    if min(img.shape[:2]) < 4 or not img[..., 3].any():
+        raise TemplateError(p, "is empty (no visible pixel)")
+    return img
+
+
+def gradients(gray: np.ndarray, blur_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Signed Sobel gradients (float32) of a grey image after a Gaussian blur of ``blur_px``."""
+    g = gray.astype(np.float32)
+    if blur_px > 0:
+        g = cv2.GaussianBlur(g, (0, 0), blur_px)
+    return cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+
+
+@dataclass(frozen=True)
+class ScaledTemplate:
+    """One scale of one template: unit-norm gradient fields and the support mask."""
+
+    template: int
+    height: int
+    width: int
+    gx: np.ndarray
+    gy: np.ndarray
+    support: np.ndarray
+
+
+def _scaled(bgra: np.ndarray, index: int, height: int, blur_px: float) -> ScaledTemplate | None:
+    h0, w0 = bgra.shape[:2]
+    w = int(round(w0 * height / h0))
+    if height < 6 or w < 6:
+        return None
+    interp = cv2.INTER_AREA if height < h0 else cv2.INTER_LINEAR
+    t = cv2.resize(bgra, (w, height), interpolation=interp).astype(np.float32)
+    a = t[..., 3:] / 255.0
+    # Composite over mid-grey: the mark's own edges (fill/outline) and its silhouette both show.
+    gray = cv2.cvtColor((t[..., :3] * a + 128.0 * (1.0 - a)).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    gx, gy = gradients(gray, blur_px)
+    energy = gx * gx + gy * gy
+    norm = float(np.sqrt(energy.sum()))
+    if norm <= 0:
+        return None
+    support = cv2.dilate((energy > 0.02 * energy.max()).astype(np.uint8), np.ones((3, 3), np.uint8))
+    return ScaledTemplate(index, height, w, gx / norm, gy / norm, support.astype(np.float32))
+
+
+class TemplateBank:
+    """Every template at every scale for one frame size (match pixels).
+
+    ``heights`` are the mark heights searched, geometric from ``min_height`` to ``max_height``
+    (shares of the frame's short side) in steps of ``scale_step``.
+    """
+
+    def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *, min_height: float,
+                 max_height: float, scale_step: float, blur_px: float):
+        H, W = frame_hw
+        short = min(H, W)
+        lo, hi = max(6.0, min_height * short), max(6.0, max_height * short)
+        n = max(1, int(np.floor(np.log(hi / lo) / np.log(scale_step))) + 1)
+        heights = sorted({int(round(lo * scale_step**i)) for i in range(n)})
+        self.blur_px = blur_px
+        self.scales: list[ScaledTemplate] = []
+        for ti, bgra in enumerate(templates):
+            for h in heights:
+                st = _scaled(bgra, ti, h, blur_px)
+                if st is not None and st.height <= H and st.width <= W:
+                    self.scales.append(st)
+
+    def __len__(self) -> int:
+        return len(self.scales)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Best position of one scaled template: box (x, y, w, h) in match pixels, score in [-1, 1]."""
+
+    score: float
+    x: int
+    y: int
+    w: int
+    h: int
+    scale: int   # index into TemplateBank.scales
+
+
+class FrameGradients:
+    """A frame's gradients, shared by every template and scale tried on it."""
+
+    def __init__(self, gx: np.ndarray, gy: np.ndarray):
+        self.gx, self.gy = gx, gy
+        self.energy = gx * gx + gy * gy
+
+    def score_map(self, st: ScaledTemplate, roi: tuple[int, int, int, int] | None = None):
+        """NCC map of ``st`` over the frame (or over ``roi`` = x0, y0, x1, y1 of top-left
+        positions). Returns (map, x0, y0)."""
+        H, W = self.gx.shape
+        x0, y0, x1, y1 = roi if roi else (0, 0, W - st.width, H - st.height)
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(W - st.width, x1), min(H - st.height, y1)
+        if x1 < x0 or y1 < y0:
+            return None, x0, y0
+        ys, xs = slice(y0, y1 + st.height), slice(x0, x1 + st.width)
+        num = cv2.matchTemplate(self.gx[ys, xs], st.gx, cv2.TM_CCORR)
+        num += cv2.matchTemplate(self.gy[ys, xs], st.gy, cv2.TM_CCORR)
+        den = cv2.matchTemplate(self.energy[ys, xs], st.support, cv2.TM_CCORR)
+        # Floor: flat areas (no gradient at all) must score 0, not noise divided by ~0.
+        floor = 4.0 * float(st.support.sum())
+        return num / np.sqrt(np.maximum(den, floor)), x0, y0
+
+    def best(self, st: ScaledTemplate, index: int, roi=None) -> Match | None:
+        m, x0, y0 = self.score_map(st, roi)
+        if m is None:
+            return None
+        _, mx, _, loc = cv2.minMaxLoc(m)
+        return Match(float(mx), x0 + loc[0], y0 + loc[1], st.width, st.height, index)
+
+
+def search(fg: FrameGradients, bank: TemplateBank, indices=None, roi=None) -> Match | None:
+    """Best match over the scales ``indices`` (all when None)."""
+    best = None
+    for i in indices if indices is not None else range(len(bank.scales)):
+        m = fg.best(bank.scales[i], i, roi)
+        if m is not None and (best is None or m.score > best.score):
+            best = m
+    return best
+
+
+def coarse_to_fine(fg: FrameGradients, bank: TemplateBank) -> Match | None:
+    """Every other scale of each template, then the neighbours of the best one."""
+    coarse = [i for i, st in enumerate(bank.scales) if i % 2 == 0 or i == len(bank.scales) - 1]
+    best = search(fg, bank, coarse)
+    if best is None:
+        return None
+    t = bank.scales[best.scale].template
+    near = [i for i in (best.scale - 1, best.scale + 1) if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
+    refined = search(fg, bank, near)
+    return refined if refined is not None and refined.score > best.score else best

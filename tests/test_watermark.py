@@ -1,0 +1,169 @@
+"""The watermark detector on generated clips whose mark boxes are known (audit.synth)."""
+
+from __future__ import annotations
+
+import json
+
+from unittest.mock import patch
+
+import pytest
+
+from audit import pipeline
+from audit.detectors.watermark import WatermarkDetector
+from audit.pipeline import AuditOptions, AuditTask, audit_clip
+from audit.policy import load_policy
+from audit.synth import CameraSegment, ClipSpec, MarkSpec, render
+
+from conftest import FIXTURES, run_cli
+
+TEMPLATE = str(FIXTURES / "watermark" / "sa-mark.png")
+PAN = (CameraSegment("pan_left", 0.0, 10.0, 0.15),)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    """name -> (path, RenderInfo), rendered once for the module."""
+    root = tmp_path_factory.mktemp("wm")
+    made = {}
+
+    def get(name: str, **kw):
+        if name not in made:
+            spec = ClipSpec(audio=False, **kw)
+            made[name] = (root / f"{name}.mp4", render(spec, root / f"{name}.mp4"))
+        return made[name]
+
+    return get
+
+
+def audit(path, templates=(TEMPLATE,), policy=None, only_watermark=True):
+    """The clip's contract dict. ``only_watermark``: the real decode pass and pipeline, with
+    the other detectors left out (their cost is theirs; this file tests the watermark)."""
+    opts = AuditOptions(policy=policy or load_policy(), watermark_templates=tuple(templates))
+    if not only_watermark:
+        return audit_clip(AuditTask(str(path), opts))
+    with patch.object(pipeline, "registry", lambda: [WatermarkDetector]):
+        return audit_clip(AuditTask(str(path), opts))
+
+
+def truth_at(info, t):
+    """Ground-truth box of the frame shown at time t."""
+    i = max(j for j, tt in enumerate(info.times) if tt <= t + 1e-6)
+    b = info.mark_boxes[i]
+    return b[1:] if b else None
+
+
+@pytest.mark.parametrize("opacity", [0.25, 0.5, 1.0])
+@pytest.mark.parametrize("camera", ["pan", "static"])
+def test_template_recall_and_boxes(clips, opacity, camera):
+    path, info = clips(f"{camera}_{opacity}", seed=7, camera=PAN if camera == "pan" else (),
+                       mark=MarkSpec(opacity=opacity))
+    r = audit(path)
+    w = r["watermark"]
+    assert w["method"] == "template" and w["present"] is True
+    analysed = w["frames_analysed"]
+    assert analysed >= 9  # 2 s at 5 per second
+    assert len(w["track"]) / analysed >= 0.98
+    for t, x, y, bw, bh in w["track"]:
+        tx, ty, tw, th = truth_at(info, t)
+        assert abs(x - tx) <= 2 and abs(y - ty) <= 2 and abs(bw - tw) <= 3 and abs(bh - th) <= 2, (t, x, y, tx, ty)
+    assert w["coverage"] >= 0.98 and w["gaps"] == []
+    assert 0.0 < w["confidence"] <= 1.0
+    assert [f["code"] for f in r["findings"] if f["category"] == "watermark"] == []
+    # the mark jumps once in 2 s (hold 1 s): two positions joined into two segments
+    assert len(w["segments"]) == 2
+
+
+@pytest.mark.parametrize("camera", ["pan", "static"])
+@pytest.mark.parametrize("seed", [7, 8])
+def test_template_no_detection_on_clean_clips(clips, camera, seed):
+    path, _ = clips(f"clean_{camera}_{seed}", seed=seed, camera=PAN if camera == "pan" else ())
+    w = audit(path)["watermark"]
+    assert w["present"] is False and w["track"] == [] and w["coverage"] == 0.0
+    assert w["best_score"] < load_policy().get("watermark", "detect_score")
+
+
+def test_template_free_finds_mark_on_moving_content(clips):
+    path, info = clips("pan_0.5", seed=7, camera=PAN, mark=MarkSpec(opacity=0.5))
+    w = audit(path, templates=())["watermark"]
+    assert w["method"] == "template_free" and w["present"] is True
+    assert w["coverage"] >= 0.8
+    for t, x, y, bw, bh in w["track"]:
+        tx, ty, tw, th = truth_at(info, t)
+        # the overlay's box overlaps the true mark's
+        assert x < tx + tw and tx < x + bw and y < ty + th and ty < y + bh, (t, x, y, bw, bh, tx, ty)
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("clean_static_7", dict(seed=7)),
+    ("clean_pan_7", dict(seed=7, camera=PAN)),
+])
+def test_template_free_silent_on_clean_clips(clips, name, kw):
+    path, _ = clips(name, **kw)
+    w = audit(path, templates=())["watermark"]
+    assert w["present"] is False and w["track"] == []
+    if "camera" not in kw:
+        assert w["undecidable_s"] > 1.5  # a static shot: said so, not guessed
+
+
+def test_gap_reported_as_partial_with_its_range(clips):
+    path, _ = clips("gap", seed=7, seconds=5.0, camera=PAN, mark=MarkSpec(opacity=0.5, gaps=((1.0, 4.0),)))
+    r = audit(path)
+    w = r["watermark"]
+    step = 1.0 / w["sample_fps"]
+    assert w["present"] is True
+    assert len(w["gaps"]) == 1
+    a, b = w["gaps"][0]
+    assert abs(a - 1.0) <= step and abs(b - 4.0) <= step, w["gaps"]
+    assert 0.35 <= w["coverage"] <= 0.45
+    partial = [f for f in r["findings"] if f["code"] == "watermark.partial"]
+    assert len(partial) == 1 and partial[0]["severity"] == "warn"
+    assert partial[0]["evidence"]["gaps"] == w["gaps"]
+    assert r["verdict"] == "warn"
+
+
+def test_required_and_absent_fails(clips, tmp_path):
+    pol = tmp_path / "p.toml"
+    pol.write_text("[watermark]\nrequire = true\n", encoding="utf-8")
+    path, _ = clips("clean_static_7", seed=7)
+    r = audit(path, policy=load_policy(pol))
+    codes = [(f["code"], f["severity"]) for f in r["findings"]]
+    assert ("watermark.absent", "fail") in codes and r["verdict"] == "fail"
+
+
+def test_policy_template_relative_to_policy_file(clips, tmp_path):
+    import shutil
+
+    shutil.copy(TEMPLATE, tmp_path / "mark.png")
+    pol = tmp_path / "p.toml"
+    pol.write_text('[watermark]\nrequire = true\ntemplates = ["mark.png"]\n', encoding="utf-8")
+    path, _ = clips("static_1.0", seed=7, mark=MarkSpec(opacity=1.0))
+    r = audit(path, templates=(), policy=load_policy(pol))
+    assert r["watermark"]["method"] == "template" and r["watermark"]["present"] is True
+    assert r["verdict"] == "pass"
+
+
+def test_unreadable_policy_template_is_a_runtime_error_naming_it(clips, tmp_path):
+    (tmp_path / "bad.png").write_text("not a png", encoding="utf-8")
+    pol = tmp_path / "p.toml"
+    pol.write_text('[watermark]\ntemplates = ["bad.png"]\n', encoding="utf-8")
+    path, _ = clips("clean_static_7", seed=7)
+    r = audit(path, templates=(), policy=load_policy(pol))
+    f = [f for f in r["findings"] if f["code"] == "runtime.watermark_template_unreadable"]
+    assert f and "bad.png" in f[0]["message"] and r["verdict"] == "error"
+    assert r["watermark"]["method"] is None and r["watermark"]["present"] is None
+
+
+def test_cli_fixture_with_template_and_bad_template(tmp_path):
+    r = run_cli("check", str(FIXTURES / "clips" / "marked.mp4"), "--watermark-template", TEMPLATE, "-q",
+                "--report", str(tmp_path / "a"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    clip = json.loads((tmp_path / "a" / "results.json").read_text())["clips"][0]
+    w = clip["watermark"]
+    assert w["present"] is True and w["method"] == "template" and w["coverage"] >= 0.95
+    # the fixture is 320x180 displayed; boxes are in displayed pixels
+    assert all(0 <= x and x + bw <= 320 and 0 <= y and y + bh <= 180 for _, x, y, bw, bh in w["track"])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    r = run_cli("check", str(FIXTURES / "clips" / "marked.mp4"), "--watermark-template", str(bad), "-q",
+                "--report", str(tmp_path / "b"))
+    assert r.returncode == 2 and "bad.png" in r.stderr
