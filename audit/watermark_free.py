@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+BORDER_PX = 3
+
 
 @dataclass(frozen=True)
 class Overlay:
@@ -80,6 +82,10 @@ class FixedOverlayFinder:
         # Fixed: the same direction *and* an edge under the pixel in every frame of the window
         # (a curved edge sliding along itself keeps its direction for a while, not its place).
         fixed = textured & (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        # The outermost rows and columns are fixed in every encoded video (padding of the
+        # coded size, the gradient's border rule): not evidence of an overlay.
+        m = BORDER_PX
+        fixed[:m], fixed[-m:], fixed[:, :m], fixed[:, -m:] = False, False, False, False
         share = float(fixed.sum()) / n_tex
         if share > self.static_share:
             return WindowState(times[-1], False, share, None)
@@ -92,7 +98,7 @@ class FixedOverlayFinder:
         joined = cv2.morphologyEx(fixed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((r, r), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
         best = None
-        min_px = max(12, int(0.0004 * H * W))
+        min_px = max(12, int(0.001 * H * W))
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
             if w * h > self.max_area * H * W or min(w, h) < 3:
