@@ -216,7 +216,7 @@ class DriftDetector(Detector):
             "ssim_reference": curve(self.ssim_ts, self.ssim) if self.ssim else None,
             "ssim_reference_start": round(self.ssim[0], 4) if self.ssim else None,
             "ssim_reference_end": round(self.ssim[-1], 4) if self.ssim else None,
-            "reference": str(self.ctx.reference) if self.ctx.reference else None,
+            "reference_used": self.ssim_ts != [],  # the path itself is in the clip's source
         }
         if self.ref_note:
             data["reference_note"] = self.ref_note
