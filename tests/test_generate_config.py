@@ -10,7 +10,7 @@ from audit.errors import ConfigError, UsageError
 from audit.sora.jobs import JobStore
 from audit.sora.providers import load_providers, get_provider
 from audit.sora.suite import load_suite
-from conftest import ROOT, run_cli
+from conftest import ROOT
 
 REF = ROOT / "fixtures" / "references" / "static.jpg"
 
@@ -59,10 +59,13 @@ def test_suite_mistakes_name_file_and_key(tmp_path, body, msg):
     assert str(p) in str(ei.value) and msg in str(ei.value)
 
 
-def test_bad_suite_is_exit_2_naming_the_file(tmp_path):
+def test_bad_suite_is_exit_2_naming_the_file(tmp_path, capsys):
+    from audit.cli import main
+
     p = write(tmp_path, '[[case]]\nid="a"\nprompt="x"\nsize="big"\n')
-    r = run_cli("run", str(p), "--out", str(tmp_path / "o"), "--report", str(tmp_path / "r"))
-    assert r.returncode == 2 and str(p) in r.stderr and "size" in r.stderr
+    assert main(["run", str(p), "--out", str(tmp_path / "o"), "--report", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert str(p) in err and "size" in err
 
 
 def test_providers_file_overrides_and_adds(tmp_path, monkeypatch):

@@ -46,10 +46,31 @@ def setup(tmp_path: Path, emu: Emulator, cases: list[tuple[str, str]]) -> tuple[
     return prov, suite
 
 
+def _args(tmp_path, prov, suite, *extra):
+    return ["run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "out"), "--report",
+            str(tmp_path / "rep"), "--jobs", "0", "--poll-interval", "0.05", "--db", str(tmp_path / "history.sqlite"),
+            *extra]
+
+
 def run(tmp_path, prov, suite, *extra, timeout=120):
-    return run_cli("run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "out"),
-                   "--report", str(tmp_path / "rep"), "--jobs", "0", "--poll-interval", "0.05",
-                   *extra, env={"LOCAL_SORA_KEY": KEY}, timeout=timeout)
+    """The real entry point in a subprocess (stdout/stderr checked for the key)."""
+    return run_cli(*_args(tmp_path, prov, suite, *extra), env={"LOCAL_SORA_KEY": KEY}, timeout=timeout)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """``audit.cli.main`` in this process (no interpreter start-up): returns (exit code, stderr)."""
+    from audit.cli import main
+
+    monkeypatch.setenv("LOCAL_SORA_KEY", KEY)
+
+    def _run(tmp_path, prov, suite, *extra):
+        code = main(_args(tmp_path, prov, suite, *extra))
+        out = capsys.readouterr()
+        assert KEY not in out.out + out.err
+        return code, out.err
+
+    return _run
 
 
 def results(tmp_path) -> dict:
@@ -108,16 +129,16 @@ def test_suite_end_to_end_every_outcome_and_no_key_anywhere(tmp_path, emu):
 
 
 @pytest.mark.slow
-def test_exit_3_when_only_runtime_errors(tmp_path, emu):
+def test_exit_3_when_only_runtime_errors(tmp_path, emu, cli):
     prov, suite = setup(tmp_path, emu, [("internal", "[fail-internal] x"), ("gone", "x")])
     suite.write_text(suite.read_text() + '\n[[case]]\nid = "old-model"\nprompt = "x"\nmodels = ["sora-1"]\n')
-    p = run(tmp_path, prov, suite)
-    assert p.returncode == 1 or p.returncode == 3, p.stderr
+    code, err = cli(tmp_path, prov, suite)
+    assert code in (1, 3), err
     c = by_case(results(tmp_path))
     f = c["old-model"]["findings"][0]
     assert f["code"] == "runtime.model_unavailable" and "no longer serves" in f["message"]
     assert c["old-model"]["verdict"] == "error" and c["internal"]["verdict"] == "error"
-    assert p.returncode == (1 if c["gone"]["verdict"] == "fail" else 3)
+    assert code == (1 if c["gone"]["verdict"] == "fail" else 3)
 
 
 def _wait(pred, timeout):
@@ -143,11 +164,11 @@ def _journal(tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_after_create_then_resume_pays_once(tmp_path, emu):
+def test_killed_after_create_then_resume_pays_once(tmp_path, emu, cli):
     emu.settings.job_seconds = 600  # the job stays in progress until we say
     prov, suite = setup(tmp_path, emu, [("pan", "The camera pans left")])
     cmd = [sys.executable, "-m", "audit", "run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "out"),
-           "--report", str(tmp_path / "rep1"), "--jobs", "0", "--poll-interval", "0.05", "-q"]
+           "--report", str(tmp_path / "rep1"), "--jobs", "0", "--poll-interval", "0.05", "-q", "--no-history"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, LOCAL_SORA_KEY=KEY),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -160,44 +181,44 @@ def test_killed_after_create_then_resume_pays_once(tmp_path, emu):
     assert vid.startswith("video_") and status in ("queued", "in_progress") and sent == 1
     for j in emu.jobs.values():
         j.duration = 0.2
-    p = run(tmp_path, prov, suite, "--resume")
-    assert p.returncode in (0, 1), p.stderr
+    code, err = cli(tmp_path, prov, suite, "--resume")
+    assert code in (0, 1), err
     c = by_case(results(tmp_path))["pan"]
     assert c["source"]["video_id"] == vid and c["media"]["frames"] > 0
     assert c["generation"]["creates_sent"] == 1 and not c["generation"]["reused"]
     assert emu.counts["creates"] == 1 and emu.counts["downloads"] == 1
     # again: the clip is on disk, nothing is created or downloaded
-    p = run(tmp_path, prov, suite, "--resume")
+    cli(tmp_path, prov, suite, "--resume")
     assert by_case(results(tmp_path))["pan"]["generation"]["reused"] is True
     assert emu.counts["creates"] == 1 and emu.counts["downloads"] == 1
 
 
 @pytest.mark.slow
-def test_ambiguous_create_is_reconciled_not_repaid(tmp_path, emu):
+def test_ambiguous_create_is_reconciled_not_repaid(tmp_path, emu, cli):
     emu.settings.hang_seconds = 1.0
     prov, suite = setup(tmp_path, emu, [("hang", "[hang] reply lost")])
-    p = run(tmp_path, prov, suite, "--timeout", "0.3")
-    assert p.returncode == 3, p.stderr
+    code, err = cli(tmp_path, prov, suite, "--timeout", "0.3")
+    assert code == 3, err
     f = by_case(results(tmp_path))["hang"]["findings"][0]
     assert f["code"] == "runtime.timeout" and f["evidence"]["retries"] == 0
     assert emu.counts["create_requests"] == 1 and emu.counts["creates"] == 1
     (vid, status, sent), = _journal(tmp_path)
     assert vid is None and status == "creating"
-    p = run(tmp_path, prov, suite, "--resume")
-    assert p.returncode in (0, 1), p.stderr
+    code, err = cli(tmp_path, prov, suite, "--resume")
+    assert code in (0, 1), err
     c = by_case(results(tmp_path))["hang"]
     assert c["media"]["frames"] > 0 and emu.counts["creates"] == 1 and emu.counts["create_requests"] == 1
     assert emu.counts["lists"] >= 1
 
 
-def test_resume_without_a_run_is_a_usage_error(tmp_path, emu):
+def test_resume_without_a_run_is_a_usage_error(tmp_path, emu, cli):
     prov, suite = setup(tmp_path, emu, [("a", "x")])
-    p = run(tmp_path, prov, suite, "--resume")
-    assert p.returncode == 2 and "nothing to resume" in p.stderr
+    code, err = cli(tmp_path, prov, suite, "--resume")
+    assert code == 2 and "nothing to resume" in err
 
 
-def test_missing_key_is_a_usage_error(tmp_path, emu):
+def test_missing_key_is_a_usage_error(tmp_path, emu, cli, monkeypatch):
     prov, suite = setup(tmp_path, emu, [("a", "x")])
-    p = run_cli("run", str(suite), "--providers", str(prov), "--out", str(tmp_path / "o"),
-                env={"LOCAL_SORA_KEY": ""})
-    assert p.returncode == 2 and "LOCAL_SORA_KEY" in p.stderr
+    monkeypatch.delenv("LOCAL_SORA_KEY")
+    code, err = cli(tmp_path, prov, suite)
+    assert code == 2 and "LOCAL_SORA_KEY" in err and emu.counts["create_requests"] == 0

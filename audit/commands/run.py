@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         c["generation"] = gen
         clips.append(c)
     store.finish_run(gen_run)
-    extra = {"generation": {"suite": suite_key, "suite_name": suite.name, "provider": provider.name,
+    extra = {"suite": {"name": suite.name, "path": suite_key},
+             "generation": {"suite": suite_key, "suite_name": suite.name, "provider": provider.name,
                             "base_url": base_url, "run": gen_run, "resumed": bool(args.resume),
                             "journal": str(store.path), "jobs": store.counts(gen_run)}}
     if emu is not None:
