@@ -113,3 +113,9 @@ def test_journal_is_wal_and_records_before_the_create(tmp_path):
     again = store.mark_creating(row.job_key, new_attempt=True)  # after a failed job: a new idempotency key
     assert again.attempt == 1 and again.idempotency_key != row.idempotency_key
     assert store.latest_run("s") == "r" and store.counts("r") == {"creating": 1}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "fixtures" / "suites").glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_suite_is_valid(path):
+    s = load_suite(path)
+    assert s.cases and all(c.prompt for c in s.cases)

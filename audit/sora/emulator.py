@@ -203,7 +203,7 @@ class Emulator:
 
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"emu": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._server = _Server(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         t = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         t.start()
@@ -283,6 +283,17 @@ class Emulator:
                     self.count("webhooks_sent")
                 except httpx.HTTPError:
                     job.webhook_sent = False  # retried on the next tick, as the real sender retries
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client gave up (its timeout): nothing to report
+        super().handle_error(request, client_address)
 
 
 def _err(message: str, type_: str = "invalid_request_error", param: str | None = None,

@@ -236,7 +236,7 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     if isinstance(body, Mapping):
         err = body.get("error", body)
         if isinstance(err, Mapping):
-            code = err.get("code") or err.get("type")
+            code = err.get("code")  # verbatim: null stays null (the type is not a code)
             msg = err.get("message")
             return (str(code) if code else None, str(msg) if msg else None,
                     str(err.get("param")) if err.get("param") else None)
