@@ -1,0 +1,238 @@
+"""What the HTML report shows of one clip, built from its JSON-contract dict.
+
+Every block may be null (not checked, or not built yet) or carry keys this module does not
+know: known keys get their place, the rest are listed as they are. Nothing here escapes text:
+the template does (Jinja2 autoescape).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import PurePath
+from typing import Any
+
+from . import _charts
+
+SEV_RANK = {"fail": 0, "warn": 1, "info": 2}
+AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
+PROVENANCE_KEYS = ("status", "issuer", "common_name", "claim_generator", "digital_source_type", "signed_at",
+                   "timestamp_authority", "algorithm", "title", "c2pa_state", "manifest_count")
+
+
+def scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def show(v: Any) -> str:
+    """A value as text for a table cell (numbers rounded, containers as compact JSON)."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else str(v)
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False, default=str)[:2000]
+    return str(v)
+
+
+def clip_view(c: dict, index: int) -> dict:
+    src = c.get("source") or {}
+    media = c.get("media") or {}
+    duration = media.get("duration_s") or src.get("seconds") or 0.0
+    fps = media.get("fps") or 0.0
+    findings = sorted(c.get("findings") or [], key=lambda f: SEV_RANK.get(f.get("severity"), 3))
+    path = c.get("path") or src.get("case_id") or f"clip {index + 1}"
+    wm = c.get("watermark")
+    return {
+        "id": f"clip-{index + 1}",
+        "path": path,
+        "name": PurePath(path).name or path,
+        "verdict": c.get("verdict") or "error",
+        "model": src.get("model") or "unknown",
+        "prompt": src.get("prompt"),
+        "source_rows": [(k, show(v)) for k, v in src.items() if v not in (None, "", {}) and k != "prompt"],
+        "media_rows": [(k, show(v)) for k, v in media.items()] if media else None,
+        "duration": duration,
+        "provenance": provenance_view(c.get("provenance")),
+        "watermark": watermark_view(wm, duration, fps, findings),
+        "keyframes": keyframes_view(c.get("keyframes"), wm, fps),
+        "metrics": metrics_view(c.get("metrics") or {}, duration),
+        "camera": camera_view((c.get("metrics") or {}).get("camera"), src, duration),
+        "conformance": conformance_view(src, media, findings),
+        "findings": [{**f, "evidence_json": json.dumps(f.get("evidence") or {}, indent=1, ensure_ascii=False,
+                                                      default=str)} for f in findings],
+        "worst": [f.get("code") for f in findings if f.get("severity") in ("fail", "warn")][:4],
+        "flicker": _get_num((c.get("metrics") or {}).get("flicker"), "score"),
+        "coverage": _get_num(wm, "coverage"),
+        "prov_status": (c.get("provenance") or {}).get("status"),
+        "sha256": c.get("sha256"),
+        "timings": c.get("timings") or {},
+    }
+
+
+def _get_num(block: Any, key: str) -> float | None:
+    if isinstance(block, dict):
+        return _charts._num(block.get(key))
+    return None
+
+
+def provenance_view(p: Any) -> dict | None:
+    if not isinstance(p, dict):
+        return None
+    rows = [(k, show(p.get(k))) for k in PROVENANCE_KEYS if k in p]
+    dst = p.get("digital_source_type")
+    ai = None if dst is None else any(str(dst).endswith(s) for s in AI_SOURCE_TYPES)
+    rows.insert(1, ("AI disclosure", "yes" if ai else ("no" if ai is False else "—")))
+    rows += [(k, show(v)) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in ("codes", "ingredients")]
+    codes = []
+    for code in p.get("codes") or []:
+        if isinstance(code, dict):
+            codes.append({"code": code.get("code", ""), "explanation": code.get("explanation", ""),
+                          "where": code.get("url", code.get("where", ""))})
+        else:
+            codes.append({"code": str(code), "explanation": "", "where": ""})
+    ingredients = []
+    for ing in p.get("ingredients") or []:
+        if isinstance(ing, dict):
+            ingredients.append({"title": show(ing.get("title")), "relationship": show(ing.get("relationship")),
+                                "status": show(ing.get("status"))})
+    return {"status": p.get("status") or "unknown", "rows": rows, "codes": codes, "ingredients": ingredients}
+
+
+def _ranges(v: Any) -> list[list[float]]:
+    """[[a, b], ...] pairs of numbers from ``v`` (evidence or a block field), else []."""
+    if not isinstance(v, list):
+        return []
+    out = []
+    for r in v:
+        if isinstance(r, (list, tuple)) and len(r) >= 2 and _charts._num(r[0]) is not None and _charts._num(r[1]) is not None:
+            out.append([float(r[0]), float(r[1])])
+    return out
+
+
+def watermark_view(wm: Any, duration: float, fps: float, findings: list[dict]) -> dict | None:
+    if not isinstance(wm, dict):
+        return None
+    step = 1.0 / fps if fps else 0.04
+    track = [r for r in wm.get("track") or [] if isinstance(r, (list, tuple)) and len(r) >= 5]
+    visible = _ranges(wm.get("visible")) or _charts.merge_times([float(r[0]) for r in track], step)
+    gaps = _ranges(wm.get("gaps"))
+    for f in findings:
+        if f.get("category") == "watermark":
+            for k, v in (f.get("evidence") or {}).items():
+                if k in ("ranges", "gaps", "missing", "absent_ranges"):
+                    gaps += _ranges(v)
+    rows = [("detected", [{"start": a, "end": b, "cls": "ok"} for a, b in visible])]
+    if gaps:
+        rows.append(("missing", [{"start": a, "end": b, "cls": "bad"} for a, b in gaps]))
+    scal = [(k, show(v)) for k, v in wm.items() if scalar(v)]
+    return {"rows": scal, "timeline": _charts.timeline(rows, duration), "track_len": len(track)}
+
+
+def keyframes_view(kf: Any, wm: Any, fps: float) -> list[dict] | None:
+    """Thumbnails with the watermark box (track entry nearest in time) scaled from display px."""
+    if not isinstance(kf, dict) or not kf.get("frames"):
+        return None
+    tw, th = kf.get("width") or 160, kf.get("height") or 90
+    sx = tw / (kf.get("display_width") or tw)
+    sy = th / (kf.get("display_height") or th)
+    track = []
+    if isinstance(wm, dict):
+        track = [r for r in wm.get("track") or [] if isinstance(r, (list, tuple)) and len(r) >= 5
+                 and all(_charts._num(x) is not None for x in r[:5])]
+    tol = max(2.0 / fps if fps else 0.1, 0.1)
+    out = []
+    for fr in kf["frames"]:
+        t = float(fr.get("t") or 0.0)
+        box = None
+        if track:
+            near = min(track, key=lambda r: abs(float(r[0]) - t))
+            if abs(float(near[0]) - t) <= tol:
+                box = {"x": round(near[1] * sx, 1), "y": round(near[2] * sy, 1),
+                       "w": round(near[3] * sx, 1), "h": round(near[4] * sy, 1)}
+        out.append({"t": t, "label": fr.get("label") or "", "src": "data:image/jpeg;base64," + str(fr.get("jpeg_b64", "")),
+                    "w": tw, "h": th, "box": box})
+    return out
+
+
+def metrics_view(metrics: dict, duration: float) -> list[dict]:
+    """One entry per metric block: its scalars and every curve in it (with its thresholds)."""
+    out = []
+    for name, block in metrics.items():
+        if name == "camera":
+            continue
+        if not isinstance(block, dict):
+            out.append({"name": name, "checked": False})
+            continue
+        th = block.get("threshold") if isinstance(block.get("threshold"), dict) else {}
+        charts = []
+        for key, v in block.items():
+            if _charts.is_curve(v):
+                ch = _charts.line_chart(v, duration, th if key == "curve" or len(charts) == 0 else {})
+                charts.append({"key": key, "chart": ch})
+            elif isinstance(v, dict):
+                for k2, v2 in v.items():
+                    if _charts.is_curve(v2):
+                        charts.append({"key": f"{key}.{k2}", "chart": _charts.line_chart(v2, duration, {})})
+        rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
+        if th:
+            rows.append(("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items())))
+        out.append({"name": name, "checked": True, "rows": rows, "charts": charts})
+    return out
+
+
+def _segments(v: Any) -> list[dict]:
+    """Camera segments in any of the shapes a block may use: dicts with label/motion and
+    start/end (or t0/t1, start_s/end_s), or [label, start, end] lists."""
+    out = []
+    for s in v or []:
+        if isinstance(s, dict):
+            label = s.get("motion") or s.get("label") or s.get("move") or "?"
+            a = next((s[k] for k in ("start", "t0", "start_s", "from") if k in s), None)
+            b = next((s[k] for k in ("end", "t1", "end_s", "to") if k in s), None)
+        elif isinstance(s, (list, tuple)) and len(s) >= 3:
+            label, a, b = s[0], s[1], s[2]
+        else:
+            continue
+        if _charts._num(a) is not None and _charts._num(b) is not None:
+            out.append({"start": float(a), "end": float(b), "label": str(label), "cls": "cam"})
+    return out
+
+
+def camera_view(cam: Any, src: dict, duration: float) -> dict | None:
+    req = None
+    if isinstance(cam, dict):
+        req = next((cam[k] for k in ("expected", "requested", "expected_segments") if cam.get(k)), None)
+    requested = _segments(req) if isinstance(req, list) else []
+    req_label = req if isinstance(req, str) else src.get("expected_camera")
+    if not requested and req_label:
+        requested = [{"start": 0.0, "end": duration or 1.0, "label": str(req_label), "cls": "cam"}]
+    if not isinstance(cam, dict):
+        return {"checked": False, "requested": req_label}
+    measured = _segments(cam.get("segments"))
+    if not measured and cam.get("motion"):
+        measured = [{"start": 0.0, "end": duration or 1.0, "label": str(cam["motion"]), "cls": "cam"}]
+    rows = [("measured", measured)] + ([("requested", requested)] if requested else [])
+    return {"checked": True, "motion": cam.get("motion"), "requested": req_label,
+            "rows": [(k, show(v)) for k, v in cam.items() if scalar(v)],
+            "timeline": _charts.timeline(rows, duration)}
+
+
+def conformance_view(src: dict, media: dict, findings: list[dict]) -> list[dict] | None:
+    """Requested vs measured (when the request is known), flagged by conformance findings."""
+    if not src or not media:
+        return None
+    flagged = " ".join(f.get("code", "") for f in findings if f.get("category") == "conformance")
+    rows = []
+    size = f"{media.get('width')}x{media.get('height')}" if media.get("width") else None
+    for label, want, got, key in (("duration (s)", src.get("seconds"), media.get("duration_s"), "duration"),
+                                  ("size (px)", src.get("size"), size, "size"),
+                                  ("fps", src.get("fps"), media.get("fps"), "fps"),
+                                  ("audio", src.get("audio"), media.get("has_audio"), "audio")):
+        if want is None:
+            continue
+        rows.append({"what": label, "requested": show(want), "measured": show(got),
+                     "flag": key in flagged or (key == "duration" and "seconds" in flagged)})
+    return rows

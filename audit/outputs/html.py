@@ -1,0 +1,141 @@
+"""The HTML report: ``<report dir>/index.html``, one self-contained file a reviewer opens.
+
+Inline CSS, inline SVG charts, thumbnails as ``data:`` URLs and a few lines of inline JS
+(filter and sort by verdict): it opens from disk with no network request at all, and its
+Content-Security-Policy forbids any. Every text that comes from outside (file names, prompts,
+manifest fields, provider messages) goes through Jinja2 with autoescape on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..findings import CATEGORIES
+from ._clipview import clip_view, show
+
+ORDER = 40
+VERDICTS = ("pass", "warn", "fail", "error")
+GATE = {0: "pass", 1: "fail", 2: "error", 3: "error"}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--no-html", action="store_true",
+                        help="do not write index.html into the report folder (results.json still is)")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("audit", "templates"),
+        autoescape=True,                 # every {{ }} is escaped, whatever the file extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["show"] = show
+    return env
+
+
+def write(run: dict, args, out_dir: Path) -> list[Path]:
+    if getattr(args, "no_html", False):
+        return []
+    html = render(run, policy_view(getattr(args, "policy", None)))
+    return [write_text_atomic(Path(out_dir) / "index.html", html)]
+
+
+def render(run: dict, policy: dict | None = None) -> str:
+    """The report of a run dict (JSON contract) as an HTML string."""
+    clips = [clip_view(c, i) for i, c in enumerate(run.get("clips") or [])]
+    return environment().get_template("report.html.j2").render(
+        run=run_view(run, policy), clips=clips,
+        policy_errors=error_rows(run, "policy"), runtime_errors=error_rows(run, "runtime"),
+    )
+
+
+def run_view(run: dict, policy: dict | None) -> dict:
+    clips = run.get("clips") or []
+    by_verdict = Counter(c.get("verdict") or "error" for c in clips)
+    by_model: dict[str, Counter] = {}
+    for c in clips:
+        model = (c.get("source") or {}).get("model") or "unknown"
+        by_model.setdefault(model, Counter())[c.get("verdict") or "error"] += 1
+    by_cat: dict[str, Counter] = {}
+    for c in clips:
+        for f in c.get("findings") or []:
+            by_cat.setdefault(f.get("category") or "?", Counter())[f.get("severity") or "?"] += 1
+    code = run.get("exit_code")
+    gate = GATE.get(code, "error") if code is not None else ("fail" if by_verdict["fail"] else "pass")
+    return {
+        "gate": gate,
+        "exit_code": code,
+        "warnings": by_verdict["warn"],
+        "total": len(clips),
+        "by_verdict": [(v, by_verdict[v]) for v in VERDICTS],
+        "by_model": sorted((m, [cnt[v] for v in VERDICTS]) for m, cnt in by_model.items()),
+        "by_category": [(k, by_cat[k]["fail"], by_cat[k]["warn"], by_cat[k]["info"])
+                        for k in [*CATEGORIES, *sorted(set(by_cat) - set(CATEGORIES))] if k in by_cat],
+        "meta": [("run id", run.get("run_id")), ("tool", f"{run.get('tool', 'sora-audit')} {run.get('version', '')}"),
+                 ("schema", run.get("schema_version")), ("started", run.get("started_at")),
+                 ("finished", run.get("finished_at")), ("exit code", code),
+                 ("policy", (run.get("policy") or {}).get("source")),
+                 ("policy sha256", (run.get("policy") or {}).get("sha256"))],
+        "policy": policy,
+    }
+
+
+def policy_view(path: str | None) -> dict | None:
+    """The merged policy the run used, for a collapsed block (None when it cannot be read)."""
+    from ..policy import load_policy
+
+    try:
+        pol = load_policy(path)
+    except Exception:  # the run already validated it; a file changed since is not worth failing over
+        return None
+    return {"source": pol.source, "gate": dict(pol.section("gate")), "user_text": pol.user_text,
+            "merged": json.dumps(pol.data, indent=1, sort_keys=True, default=str)}
+
+
+def error_rows(run: dict, category: str) -> list[dict]:
+    """Rows of the "Policy errors" or "Runtime errors" section (agreed evidence keys)."""
+    rows = []
+    for i, c in enumerate(run.get("clips") or []):
+        src = c.get("source") or {}
+        for f in c.get("findings") or []:
+            if f.get("category") != category:
+                continue
+            ev = f.get("evidence") or {}
+            resumable = ev.get("resumable")
+            rows.append({
+                "clip_id": f"clip-{i + 1}", "path": c.get("path") or "",
+                "case": ev.get("case_id") or src.get("case_id") or "",
+                "model": ev.get("model") or src.get("model") or "",
+                "prompt": ev.get("prompt") or src.get("prompt") or "",
+                "code": f.get("code") or "", "severity": f.get("severity") or "",
+                "message": f.get("message") or "",
+                "provider_code": ev.get("provider_code") or "", "provider_message": ev.get("provider_message") or "",
+                "retries": show(ev.get("retries")) if "retries" in ev else "—",
+                "last_error": ev.get("last_error") or "",
+                "resumable": "yes" if resumable is True else ("no" if resumable is False else "—"),
+                "advice": ev.get("advice") or "",
+            })
+    return rows
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)   # mkstemp makes 0600; a report is meant to be read by others
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+

@@ -1,0 +1,197 @@
+"""The HTML report: sections, blocks not checked yet, escaping of untrusted text, size, and the
+README's main command writing it."""
+
+import copy
+import json
+import math
+import re
+
+import pytest
+
+from audit.outputs import html
+from audit.pipeline import AuditTask, audit_clip
+from conftest import FIXTURES, run_cli
+
+XSS = "<script>window.__pwned=1</script>"
+
+
+def _curve(n, f):
+    return {"t": [round(i / 30, 3) for i in range(n)], "v": [round(f(i), 4) for i in range(n)]}
+
+
+def fake_blocks(clip: dict, n: int = 360) -> dict:
+    """Blocks other issues fill (provenance, watermark, drift, camera), in the contract's shape."""
+    c = copy.deepcopy(clip)
+    c["media"]["duration_s"] = n / 30
+    c["verdict"] = "warn"
+    c["source"] = {"model": "sora-2", "prompt": "Slow pan left across the harbour", "seconds": 12, "size": "320x180"}
+    c["provenance"] = {
+        "status": "valid", "issuer": "OpenAI", "claim_generator": "Sora", "title": "harbour.mp4",
+        "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+        "signed_at": "2026-01-02T03:04:05Z", "manifest_count": 2,
+        "codes": ["signingCredential.untrusted", {"code": "assertion.bmffHash.match", "explanation": "hash ok"}],
+        "ingredients": [{"title": "harbour.jpg", "relationship": "inputTo", "status": "valid"}],
+    }
+    c["watermark"] = {"present": True, "confidence": 0.93, "coverage": 0.75,
+                      "track": [[round(i / 30, 3), 8 + (i // 30) % 3 * 90, 16, 40, 14] for i in range(n) if not 120 <= i < 210]}
+    c["metrics"]["drift"] = {"score": 0.8, "threshold": {"warn": 1.5, "fail": 3.0},
+                             "curve": _curve(n, lambda i: 0.002 * i), "inlier_ratio": _curve(n, lambda i: 1 - i / 1000)}
+    c["metrics"]["camera"] = {"motion": "pan_left", "segments": [{"motion": "static", "start": 0.0, "end": 0.5},
+                                                                 {"motion": "pan_left", "start": 0.5, "end": 12.0}],
+                              "expected": [{"motion": "pan_left", "start": 0.0, "end": 12.0}]}
+    c["findings"].append({"category": "watermark", "severity": "warn", "code": "watermark.partial",
+                          "message": "mark missing 4.00-7.00 s", "evidence": {"ranges": [[4.0, 7.0]]}})
+    return c
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """One real audited clip (with keyframes), reused by the tests that fake other blocks."""
+    from audit.synth import ClipSpec, render
+
+    p = tmp_path_factory.mktemp("clip") / "real.mp4"
+    render(ClipSpec(seed=11, seconds=1.0, audio=False), p)
+    return audit_clip(AuditTask(str(p)))
+
+
+def run_of(clips, exit_code=1):
+    return {"tool": "sora-audit", "version": "0.1.0", "schema_version": "1.0", "run_id": "r1",
+            "started_at": "2026-11-25T15:00:00+00:00", "finished_at": "2026-11-25T15:01:00+00:00",
+            "policy": {"source": "defaults", "sha256": "ab" * 32},
+            "counts": {}, "exit_code": exit_code, "clips": clips}
+
+
+def policy_refusal(case="c1"):
+    return {"path": "", "verdict": "fail", "source": {"model": "sora-2", "prompt": "a famous actor", "case_id": case},
+            "media": None, "provenance": None, "watermark": None, "metrics": {"flicker": None, "drift": None, "camera": None},
+            "findings": [{"category": "policy", "severity": "fail", "code": "policy.likeness",
+                          "message": "refused", "evidence": {
+                              "case_id": case, "model": "sora-2", "prompt": "a famous actor",
+                              "provider_code": "moderation_blocked", "provider_message": "real person " + XSS,
+                              "advice": "Remove the real person from the prompt."}}]}
+
+
+def runtime_failure():
+    return {"path": "gen/c2.mp4", "verdict": "error", "source": {"model": "sora-2-pro", "case_id": "c2"},
+            "media": None, "provenance": None, "watermark": None, "metrics": {"flicker": None, "drift": None, "camera": None},
+            "findings": [{"category": "runtime", "severity": "fail", "code": "runtime.timeout",
+                          "message": "polling timed out", "evidence": {
+                              "case_id": "c2", "model": "sora-2-pro", "retries": 5, "last_error": "ReadTimeout " + XSS,
+                              "resumable": True, "advice": "Run again with --resume."}}]}
+
+
+def test_full_blocks_render_every_section(audited):
+    clip = fake_blocks(audited)
+    page = html.render(run_of([clip, policy_refusal(), runtime_failure()]))
+    for section in ('id="summary"', 'id="policy-errors"', 'id="runtime-errors"', 'id="clips"', 'id="clips-table"'):
+        assert section in page
+    # provenance table with AI disclosure derived from the digital source type, codes and ingredients
+    assert "AI disclosure" in page and "signingCredential.untrusted" in page and "harbour.jpg" in page
+    assert re.search(r"<th>AI disclosure</th><td>yes</td>", page)
+    # drift curve with both thresholds, and the second curve of the block
+    drift = page[page.index('data-metric="drift"'):]
+    assert "warn 1.5" in drift[:6000] and "fail 3" in drift[:6000] and "inlier_ratio" in drift[:6000]
+    # camera timeline: measured and requested rows with segment labels
+    assert "measured" in page and "requested" in page and "pan_left 0.50-12.00 s" in page
+    # watermark: detected ranges and the gap from the finding's evidence
+    assert "missing" in page and re.search(r'class="bad"', page)
+    # keyframes as data: URLs with the watermark box drawn
+    assert page.count("data:image/jpeg;base64,") == 3 and page.count('class="wmbox"') >= 1
+    # policy error row: provider code and advice; runtime row: retries and resumable
+    pol = page[page.index('id="policy-errors"'):page.index('id="runtime-errors"')]
+    assert "moderation_blocked" in pol and "Remove the real person" in pol and "a famous actor" in pol
+    rt = page[page.index('id="runtime-errors"'):page.index('id="clips"')]
+    assert "runtime.timeout" in rt and ">5<" in rt and ">yes<" in rt and "--resume" in rt
+    assert "policy.likeness" not in rt and "runtime.timeout" not in pol
+
+
+def test_counts_by_verdict_model_and_category(audited):
+    page = html.render(run_of([fake_blocks(audited), policy_refusal(), runtime_failure()]))
+    counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', page))
+    assert counts == {"pass": "0", "warn": "1", "fail": "1", "error": "1"}
+    model_rows = re.findall(r"<tr><td>([\w-]+)</td>((?:<td class=\"num\">\d+</td>){3,4})</tr>", page)
+    models = {m: [int(x) for x in re.findall(r">(\d+)<", cells)] for m, cells in model_rows}
+    assert models["sora-2"] == [0, 1, 1, 0] and models["sora-2-pro"] == [0, 0, 0, 1]
+    cats = {c: [int(x) for x in re.findall(r">(\d+)<", cells)] for c, cells in model_rows if c in ("policy", "runtime", "watermark")}
+    assert cats == {"policy": [1, 0, 0], "runtime": [1, 0, 0], "watermark": [0, 1, 0]}
+    assert re.search(r'badge v-fail">fail</span>', page.split('id="summary"')[0])  # the gate
+
+
+def test_blocks_not_built_yet_render_as_not_checked(audited):
+    clip = copy.deepcopy(audited)
+    assert clip["provenance"] is None and clip["watermark"] is None
+    page = html.render(run_of([clip], exit_code=0))
+    body = page[page.index('id="clips"'):]
+    assert body.count("not checked") >= 4  # provenance, watermark, drift, camera
+    assert 'badge v-pass">pass' in page
+
+
+def test_untrusted_text_is_escaped(audited):
+    clip = fake_blocks(audited)
+    clip["path"] = "clips/<img src=x onerror=alert(1)>.mp4"
+    clip["source"] = {"model": XSS, "prompt": XSS}
+    clip["provenance"]["title"] = XSS
+    clip["provenance"]["issuer"] = '"><script>alert(2)</script>'
+    clip["findings"].append({"category": "quality", "severity": "warn", "code": "quality.x",
+                             "message": XSS, "evidence": {"note": XSS}})
+    page = html.render(run_of([clip, policy_refusal(), runtime_failure()]))
+    assert page.count("<script") == 1  # ours, at the end
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert page.count("&lt;script&gt;window.__pwned=1&lt;/script&gt;") >= 6
+
+
+def test_twenty_clip_report_stays_under_2_mb(audited):
+    clips = []
+    for i in range(20):
+        c = fake_blocks(audited, n=360)  # 12 s at 30 fps of curves and track per clip
+        c["path"] = f"clips/clip_{i:02d}.mp4"
+        clips.append(c)
+    page = html.render(run_of(clips))
+    size = len(page.encode())
+    assert page.count("data:image/jpeg;base64,") == 60
+    assert size < 2_000_000, size
+
+
+def test_curve_nulls_break_the_line():
+    from audit.outputs._charts import line_chart
+
+    ch = line_chart({"t": [0, 1, 2, 3, 4], "v": [1, 2, None, 3, math.nan]}, 4.0, {"warn": 5})
+    assert len(ch["lines"]) == 2 and len(ch["dots"]) == 1
+    assert ch["thresholds"][0]["y"] < min(float(p.split(",")[1]) for p in ch["lines"][0].split())  # above the data
+    assert line_chart({"t": [0, 1], "v": [None, None]}, 1.0) is None
+
+
+def test_readme_command_writes_index_html_and_escapes_a_sidecar_prompt(tmp_path):
+    """`check fixtures/ --report DIR` writes DIR/index.html; a clip's sidecar prompt with a script
+    tag comes out escaped; --junit writes beside it; --no-html writes no report page."""
+    import shutil
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(FIXTURES / "clips" / "static.mp4", src / "static.mp4")
+    (src / "static.mp4.json").write_text(json.dumps({"prompt": XSS + " a static shot", "model": "sora-2", "seconds": 2,
+                                                      "size": "320x180"}))
+    shutil.copy(FIXTURES / "clips" / "corrupt.mp4", src / "corrupt.mp4")
+    rep = tmp_path / "rep"
+    r = run_cli("check", str(src), "--report", str(rep), "--jobs", "0", "-q", "--junit", str(tmp_path / "j.xml"))
+    assert r.returncode == 3, r.stderr
+    page = (rep / "index.html").read_text()
+    assert page.count("<script") == 1
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt; a static shot" in page
+    assert "runtime.undecodable" in page[page.index('id="runtime-errors"'):page.index('id="clips"')]
+    assert (tmp_path / "j.xml").is_file()
+    r2 = run_cli("check", str(src / "static.mp4"), "--report", str(tmp_path / "rep2"), "--jobs", "0", "-q", "--no-html")
+    assert r2.returncode == 0, r2.stderr
+    assert (tmp_path / "rep2" / "results.json").is_file() and not (tmp_path / "rep2" / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_fixtures_report(tmp_path):
+    rep = tmp_path / "fixtures"
+    r = run_cli("check", str(FIXTURES), "--report", str(rep), "-q")
+    assert r.returncode == 1, r.stderr
+    page = (rep / "index.html").read_text()
+    data = json.loads((rep / "results.json").read_text())
+    assert len(re.findall(r'<details class="clip"', page)) == len(data["clips"])
+    assert page.count("data:image/jpeg;base64,") == 3 * sum(1 for c in data["clips"] if c.get("keyframes"))
+    assert len(page.encode()) < 400_000
