@@ -53,7 +53,8 @@ def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float]
         return None
     th = {k: x for k, x in (thresholds or {}).items() if _num(x) is not None}
     t_max = max([_num(duration) or 0.0] + [float(t) for t, _ in pts]) or 1.0
-    lo = min([0.0, *vals])
+    lo = min([0.0, *vals, *th.values()])
+    lo = lo * 1.1 if lo < 0 else lo
     hi = max([*vals, *th.values()]) * 1.1 if max([*vals, *th.values()]) > 0 else 1.0
     if hi <= lo:
         hi = lo + 1.0

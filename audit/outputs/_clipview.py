@@ -157,6 +157,38 @@ def keyframes_view(kf: Any, wm: Any, fps: float) -> list[dict] | None:
     return out
 
 
+def _thresholds(block: dict) -> dict:
+    th = block.get("threshold") or block.get("thresholds")
+    return {k: v for k, v in th.items() if _charts._num(v) is not None} if isinstance(th, dict) else {}
+
+
+def _curve_thresholds(th: dict, key: str, curve: dict) -> dict:
+    """Thresholds drawn on one curve: warn/fail for the block's main curve, the threshold
+    named like the curve otherwise (both signs when the curve is signed, e.g. camera pan)."""
+    if key in th:
+        vals = [v for v in curve.get("v", []) if _charts._num(v) is not None]
+        out = {key: th[key]}
+        if vals and min(vals) < 0:
+            out["-" + key] = -th[key]
+        return out
+    return {k: v for k, v in th.items() if k in ("warn", "fail")}
+
+
+def block_charts(block: dict, duration: float) -> list[dict]:
+    """Every curve of a block (top level, or one level down as in ``curves.pan``)."""
+    th = _thresholds(block)
+    charts = []
+    for key, v in block.items():
+        if _charts.is_curve(v):
+            charts.append({"key": key, "chart": _charts.line_chart(v, duration, _curve_thresholds(th, key, v))})
+        elif isinstance(v, dict):
+            for k2, v2 in v.items():
+                if _charts.is_curve(v2):
+                    charts.append({"key": f"{key}.{k2}", "chart": _charts.line_chart(
+                        v2, duration, _curve_thresholds(th, k2, v2) if k2 in th else {})})
+    return charts
+
+
 def metrics_view(metrics: dict, duration: float) -> list[dict]:
     """One entry per metric block: its scalars and every curve in it (with its thresholds)."""
     out = []
@@ -166,20 +198,11 @@ def metrics_view(metrics: dict, duration: float) -> list[dict]:
         if not isinstance(block, dict):
             out.append({"name": name, "checked": False})
             continue
-        th = block.get("threshold") if isinstance(block.get("threshold"), dict) else {}
-        charts = []
-        for key, v in block.items():
-            if _charts.is_curve(v):
-                ch = _charts.line_chart(v, duration, th if key == "curve" or len(charts) == 0 else {})
-                charts.append({"key": key, "chart": ch})
-            elif isinstance(v, dict):
-                for k2, v2 in v.items():
-                    if _charts.is_curve(v2):
-                        charts.append({"key": f"{key}.{k2}", "chart": _charts.line_chart(v2, duration, {})})
+        th = _thresholds(block)
         rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
         if th:
             rows.append(("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items())))
-        out.append({"name": name, "checked": True, "rows": rows, "charts": charts})
+        out.append({"name": name, "checked": True, "rows": rows, "charts": block_charts(block, duration)})
     return out
 
 
@@ -215,9 +238,13 @@ def camera_view(cam: Any, src: dict, duration: float) -> dict | None:
     if not measured and cam.get("motion"):
         measured = [{"start": 0.0, "end": duration or 1.0, "label": str(cam["motion"]), "cls": "cam"}]
     rows = [("measured", measured)] + ([("requested", requested)] if requested else [])
+    words = [r.get("words") for r in cam.get("requested") or [] if isinstance(r, dict) and r.get("words")]
+    th = _thresholds(cam)
     return {"checked": True, "motion": cam.get("motion"), "requested": req_label,
-            "rows": [(k, show(v)) for k, v in cam.items() if scalar(v)],
-            "timeline": _charts.timeline(rows, duration)}
+            "rows": [(k, show(v)) for k, v in cam.items() if scalar(v)]
+            + ([("asked in the prompt", "; ".join(map(str, words)))] if words else [])
+            + ([("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items()))] if th else []),
+            "timeline": _charts.timeline(rows, duration), "charts": block_charts(cam, duration)}
 
 
 def conformance_view(src: dict, media: dict, findings: list[dict]) -> list[dict] | None:
