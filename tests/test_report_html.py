@@ -119,7 +119,8 @@ def test_counts_by_verdict_model_and_category(audited):
 
 def test_blocks_not_built_yet_render_as_not_checked(audited):
     clip = copy.deepcopy(audited)
-    assert clip["provenance"] is None and clip["watermark"] is None
+    clip.update(provenance=None, watermark=None)
+    clip["metrics"].update(drift=None, camera=None)
     page = html.render(run_of([clip], exit_code=0))
     body = page[page.index('id="clips"'):]
     assert body.count("not checked") >= 4  # provenance, watermark, drift, camera
