@@ -100,3 +100,36 @@ def test_completed_webhook_downloads_and_audits_the_journaled_job(tmp_path):
     assert clip["generation"]["via"] == "webhook"
     assert store.find_video(vid).status == "downloaded" and Path(store.find_video(vid).file_path).is_file()
     assert emu.counts["downloads"] == 1 and emu.counts["webhooks_sent"] == 1
+
+
+def test_webhooks_serve_needs_a_secret_and_a_journal(tmp_path, monkeypatch, capsys):
+    from audit.cli import main
+
+    monkeypatch.delenv("OPENAI_WEBHOOK_SECRET", raising=False)
+    assert main(["webhooks", "serve", "--out", str(tmp_path)]) == 2
+    assert "OPENAI_WEBHOOK_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", SECRET)
+    assert main(["webhooks", "serve", "--out", str(tmp_path)]) == 2
+    assert "no job journal" in capsys.readouterr().err
+
+
+def test_emulator_command_serves_by_hand(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "audit", "emulator", "--port", "0", "--api-key", "EMU_KEY"],
+                            cwd=root, env=dict(os.environ, EMU_KEY="sk-emu-by-hand"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "serving http://127.0.0.1:" in line, line + proc.stderr.read()
+        url = line.split()[3]
+        assert httpx.get(url + "/videos", headers={"Authorization": "Bearer sk-emu-by-hand"}).json()["object"] == "list"
+        assert httpx.get(url + "/videos", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert proc.returncode == 0

@@ -226,7 +226,7 @@ class VideosClient:
                                      f"{cfg.job_timeout:g} s", video_id=video_id,
                                      advice="The job is journaled: run again with --resume to keep waiting")
             if job is not None:
-                self._sleep(wait)
+                self._sleep(wait * self._rng.uniform(0.9, 1.1))  # jitter: many jobs do not poll in step
                 wait = min(wait * 1.5, cfg.poll_max)  # back off on long jobs
             resp = self.request("GET", f"/videos/{video_id}", what=f"retrieve {video_id}",
                                 headers={"X-Stainless-Poll-Helper": "true"})

@@ -111,7 +111,8 @@ class Generator:
         key = self.job_key(case, model, repeat)
         row = self.store.ensure(job_key=key, run_id=self.run_id, request_hash=request_hash(self.provider, model, case),
                                 provider=self.provider, model=model, case_id=case.id, repeat=repeat,
-                                prompt=case.prompt, seconds=case.seconds, size=case.size, reference=case.reference)
+                                prompt=case.prompt, seconds=case.seconds, size=case.size, reference=case.reference,
+                                expected_camera=case.expected_camera)
         out = Outcome(case, model, repeat, key, self.source(case, model, repeat, row.video_id))
         try:
             self._run(row, out)

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     seconds        TEXT,
     size           TEXT,
     reference      TEXT,
+    expected_camera TEXT,
     attempt        INTEGER NOT NULL DEFAULT 0,
     creates_sent   INTEGER NOT NULL DEFAULT 0,
     video_id       TEXT,
@@ -84,6 +85,7 @@ class JobRow:
     seconds: str | None
     size: str | None
     reference: str | None
+    expected_camera: str | None
     attempt: int
     creates_sent: int
     video_id: str | None
@@ -119,6 +121,9 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a journaled paid job must survive a power cut
             self._db.executescript(SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}
+            if "expected_camera" not in cols:  # journals written before the column existed
+                self._db.execute("ALTER TABLE jobs ADD COLUMN expected_camera TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -158,13 +163,15 @@ class JobStore:
     # --- jobs -------------------------------------------------------------------------------
 
     def ensure(self, *, job_key: str, run_id: str, request_hash: str, provider: str, model: str, case_id: str,
-               repeat: int, prompt: str, seconds: str | None, size: str | None, reference: str | None) -> JobRow:
+               repeat: int, prompt: str, seconds: str | None, size: str | None, reference: str | None,
+               expected_camera: str | None = None) -> JobRow:
         """The row for this job, created as ``pending`` if new."""
         self._tx(
             "INSERT OR IGNORE INTO jobs(job_key, run_id, request_hash, provider, model, case_id, repeat, prompt, "
-            "seconds, size, reference, status, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?)",
+            "seconds, size, reference, expected_camera, status, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?)",
             (job_key, run_id, request_hash, provider, model, case_id, repeat, prompt, seconds, size, reference,
-             time.time()),
+             expected_camera, time.time()),
         )
         row = self.get(job_key)
         assert row is not None

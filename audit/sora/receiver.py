@@ -20,7 +20,8 @@ from .jobs import JobRow, JobStore
 def row_source(row: JobRow) -> Source:
     return Source(model=row.model, prompt=row.prompt, video_id=row.video_id,
                   seconds=float(row.seconds) if row.seconds else None, size=row.size, reference=row.reference,
-                  case_id=row.case_id, repeat=row.repeat, provider=row.provider)
+                  case_id=row.case_id, repeat=row.repeat, provider=row.provider,
+                  expected_camera=row.expected_camera)
 
 
 def handle_video_event(event: dict, *, store: JobStore, client: VideosClient, options: AuditOptions,
