@@ -229,3 +229,22 @@ def test_unknown_codes_are_kept_verbatim():
     assert (err.code, err.provider_code) == ("runtime.job_failed", "weird_failure")
     # a policy message wins over the status
     assert E.classify_http(500, {"error": {"message": "blocked by our moderation system"}}).category == "policy"
+
+
+def test_clip_is_signed_exactly_when_the_signing_module_exists(emu, tmp_path):
+    import importlib.util
+    import json
+
+    has_signing = importlib.util.find_spec("audit.signing") is not None
+    c = make_client(emu)
+    job = c.poll(create(c, "zoom in on the shapes", input_reference=REF)["id"])
+    out = c.download(job["id"], tmp_path / "c.mp4", check=decodable)
+    side = json.loads((emu.workdir / f"{job['id']}.mp4.json").read_text())
+    assert side["signed"] is has_signing and side["expected_camera"] == "zoom_in" and side["video_id"] == job["id"]
+    if has_signing:  # issue 9's test-only chain: a manifest with the reference image as ingredient
+        import c2pa
+
+        with out.open("rb") as fh, c2pa.Reader("video/mp4", fh) as r:
+            m = json.loads(r.json())
+        active = m["manifests"][m["active_manifest"]]
+        assert active["ingredients"][0]["title"].endswith(".reference.jpg")

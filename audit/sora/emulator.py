@@ -137,8 +137,9 @@ _RATES = {"pan_left": 0.1, "pan_right": 0.1, "tilt_up": 0.1, "tilt_down": 0.1, "
           "roll": 6.0}
 
 
-def render_job(req: dict, out: Path, fps: float, reference: bytes | None) -> Path:
-    """Render the MP4 a job asked for into ``out``; write its request beside it (sidecar)."""
+def render_job(req: dict, out: Path, fps: float, reference: bytes | None, sign=None) -> Path:
+    """Render the MP4 a job asked for into ``out``; write its request beside it (sidecar).
+    ``sign(raw, out, reference_path)``: signs ``raw`` into ``out`` (C2PA), or None."""
     import cv2
     import numpy as np
 
@@ -148,34 +149,60 @@ def render_job(req: dict, out: Path, fps: float, reference: bytes | None) -> Pat
     seconds = float(req["seconds"])
     kind = camera_from_prompt(req["prompt"])
     cam = () if kind == "static" else (CameraSegment(kind, 0.0, seconds, _RATES[kind]),)
-    ref = None
+    ref = ref_path = None
     if reference:
         ref = cv2.imdecode(np.frombuffer(reference, np.uint8), cv2.IMREAD_COLOR)
+        ref_path = out.with_name(out.stem + ".reference" + _image_ext(reference))
+        ref_path.write_bytes(reference)
     seed = int.from_bytes(bytes.fromhex(req["id"][-8:]), "big") % 1000
     spec = ClipSpec(width=w, height=h, fps=fps, seconds=seconds, camera=cam, mark=MarkSpec(), seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     raw = out.with_suffix(".raw.mp4")
     render(spec, raw, reference=ref)
-    final = _maybe_sign(raw, out)
+    signed = False
+    if sign is not None:
+        try:
+            sign(raw, out, ref_path)
+            signed = True
+        except Exception:  # signing is optional here: an unsigned clip is still a clip
+            signed = False
+    if signed:
+        raw.unlink(missing_ok=True)
+    else:
+        raw.replace(out)
     side = {k: req[k] for k in ("prompt", "model", "seconds", "size")}
-    side.update(video_id=req["id"], expected_camera=kind, provider="emulator")
+    side.update(video_id=req["id"], expected_camera=kind, provider="emulator", signed=signed)
     out.with_name(out.name + ".json").write_text(json.dumps(side, indent=1), encoding="utf-8")
-    return final
+    return out
 
 
-def _maybe_sign(raw: Path, out: Path) -> Path:
-    """Sign with audit.signing (issue 9) when it exists; otherwise keep the clip unsigned."""
+def _image_ext(data: bytes) -> str:
+    if data[:2] == b"\xff\xd8":
+        return ".jpg"
+    if data[:4] == b"\x89PNG":
+        return ".png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return ".img"
+
+
+def signer_for(workdir: Path):
+    """``sign(raw, out, reference)`` with the TEST-ONLY C2PA chain of ``audit.signing`` (issue 9),
+    made once in ``workdir``; None when that module is not there."""
     try:
         from .. import signing  # type: ignore[attr-defined]
     except ImportError:
-        raw.replace(out)
-        return out
-    try:
-        signing.sign_file(raw, out)
-        raw.unlink(missing_ok=True)
-    except Exception:  # signing is optional here: an unsigned clip is still a clip
-        raw.replace(out)
-    return out
+        return None
+    lock = threading.Lock()
+    chain: list = []
+
+    def sign(raw: Path, out: Path, reference: Path | None) -> None:
+        with lock:
+            if not chain:
+                chain.append(signing.make_test_chain(workdir / "certs"))
+        signing.sign_file(raw, out, chain[0], title=out.name, ingredient=reference)
+
+    return sign
 
 
 class Emulator:
@@ -195,6 +222,7 @@ class Emulator:
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._sign = signer_for(self.workdir) if self.settings.sign else None
 
     @property
     def base_url(self) -> str:
@@ -255,7 +283,7 @@ class Emulator:
 
     def _do_render(self, job: Job, reference: bytes | None) -> None:
         try:
-            job.path = render_job(job.req, self.workdir / f"{job.id}.mp4", self.settings.fps, reference)
+            job.path = render_job(job.req, self.workdir / f"{job.id}.mp4", self.settings.fps, reference, self._sign)
         except Exception as e:  # becomes a failed job, as a provider's internal error would
             job.render_error = f"{type(e).__name__}: {e}"
         finally:
