@@ -105,12 +105,19 @@ def _to_bgr(vf, aw: int, ah: int) -> np.ndarray:
     if vf.format.name in _YUV420 and vf.width % 2 == 0 and vf.height % 2 == 0:
         import cv2
 
-        planes = []
-        for plane, (w, h) in zip(vf.planes, ((aw, ah), (aw // 2, ah // 2), (aw // 2, ah // 2))):
+        # Each plane is resized straight into its place in one I420 buffer (no concatenation).
+        buf = np.empty(ah * aw * 3 // 2, np.uint8)
+        cw, ch = aw // 2, ah // 2
+        views = (buf[: ah * aw].reshape(ah, aw),
+                 buf[ah * aw: ah * aw + ch * cw].reshape(ch, cw),
+                 buf[ah * aw + ch * cw:].reshape(ch, cw))
+        for plane, dst in zip(vf.planes, views):
             a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-            planes.append(cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA) if a.shape != (h, w) else a)
-        i420 = np.concatenate([p.ravel() for p in planes]).reshape(ah * 3 // 2, aw)
-        return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+            if a.shape == dst.shape:
+                dst[...] = a
+            else:
+                cv2.resize(a, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(buf.reshape(ah * 3 // 2, aw), cv2.COLOR_YUV2BGR_I420)
     return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
 
 
