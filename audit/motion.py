@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 MOTION_SIDE = 160
-_FEATURES = dict(maxCorners=100, qualityLevel=0.01, minDistance=7, blockSize=5)
+_FEATURES = dict(maxCorners=80, qualityLevel=0.01, minDistance=7, blockSize=5)
 _LK = dict(winSize=(13, 13), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 

@@ -32,7 +32,7 @@ from . import Detector, DetectorResult
 
 SIDE = 256
 _FEATURES = dict(maxCorners=200, qualityLevel=0.01, minDistance=6, blockSize=5)
-_LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_LK = dict(winSize=(15, 15), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 SSIM_EVERY_S = 0.5
 
 
