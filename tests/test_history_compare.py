@@ -13,7 +13,7 @@ from audit import comparison, contract, history
 from audit.pipeline import AuditTask, audit_clip
 from audit.policy import load_policy
 from audit.synth import CameraSegment, ClipSpec, render
-from conftest import run_cli
+from conftest import FIXTURES, run_cli
 
 CASES = [("c1", 1, "pan_left"), ("c2", 2, "pan_right"), ("c3", 3, "tilt_up"), ("c4", 4, "static")]
 
@@ -153,24 +153,26 @@ def test_matching_by_model_case_and_repeat():
 
 
 @pytest.mark.slow
-def test_check_stores_runs_and_compare_gates_end_to_end(suites, tmp_path):
+def test_check_stores_runs_and_compare_gates_end_to_end_on_the_fixtures(tmp_path):
     db = tmp_path / "h.sqlite"
+    rel1, rel2 = FIXTURES / "history" / "release-1", FIXTURES / "history" / "release-2"
     base = ["--db", str(db), "--jobs", "0"]
-    r1 = run_cli("check", str(suites["clean"]), "--label", "nightly-1", "--report", str(tmp_path / "r1"), *base)
-    assert r1.returncode == 0, r1.stderr
-    r2 = run_cli("check", str(suites["flicker"]), "--label", "nightly-2", "--report", str(tmp_path / "r2"), *base)
-    assert r2.returncode == 1                                  # the flickering clips fail the gate
-    r3 = run_cli("check", str(suites["clean"] / "c1.mp4"), "--report", str(tmp_path / "r3"), "--json",
+    r1 = run_cli("check", str(rel1), "--label", "release-1", "--report", str(tmp_path / "r1"), *base)
+    assert r1.returncode == 0, r1.stdout + r1.stderr
+    r2 = run_cli("check", str(rel2), "--label", "release-2", "--report", str(tmp_path / "r2"), *base)
+    assert r2.returncode == 1                                  # flickering clips fail the gate
+    r3 = run_cli("check", str(rel1 / "desk_static.mp4"), "--report", str(tmp_path / "r3"), "--json",
                  str(tmp_path / "r3.json"), *base)
-    assert "seen before" in r3.stdout and "nightly-1" in r3.stdout
+    assert "seen before" in r3.stdout and "release-1" in r3.stdout
     res = json.loads((tmp_path / "r3.json").read_text())
-    assert res["clips"][0]["history"]["seen_before"][0]["label"] == "nightly-1"
+    assert res["clips"][0]["history"]["seen_before"][0]["label"] == "release-1"
     assert json.loads((tmp_path / "r3" / "results.json").read_text())["history"]["db"] == str(db)
-    r = run_cli("history", "--db", str(db), "--json")
-    runs = json.loads(r.stdout)
-    assert [x["label"] for x in runs] == [None, "nightly-2", "nightly-1"]
-    assert (runs[1]["n_clips"], runs[1]["fail"]) == (4, 4)
-    r = run_cli("compare", "nightly-1", "nightly-2", "--db", str(db))
+    runs = json.loads(run_cli("history", "--db", str(db), "--json").stdout)
+    assert [x["label"] for x in runs] == [None, "release-2", "release-1"]
+    assert runs[1]["n_clips"] == 3 and runs[1]["fail"] >= 2 and runs[2]["pass"] == 3
+    r = run_cli("compare", "release-1", "release-2", "--db", str(db), "--json", str(tmp_path / "c.json"))
     assert r.returncode == 1 and "REGRESSION" in r.stdout, r.stdout
-    r = run_cli("check", str(suites["clean"] / "c2.mp4"), "--no-history", "--report", str(tmp_path / "r4"), *base)
+    rows = {x["metric"]: x for x in json.loads((tmp_path / "c.json").read_text())["rows"]}
+    assert rows["flicker.score"]["status"] == "regression" and rows["flicker.score"]["n"] == 3
+    r = run_cli("check", str(rel1 / "harbour_pan.mp4"), "--no-history", "--report", str(tmp_path / "r4"), *base)
     assert r.returncode == 0 and len(json.loads(run_cli("history", "--db", str(db), "--json").stdout)) == 3

@@ -10,14 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .. import comparison, contract, history
 from ..errors import UsageError
 from ..policy import load_policy
-from .history import add_db_option
+from .history import add_db_option, console
 
 _STYLE = {comparison.REGRESSION: "bold red", comparison.IMPROVEMENT: "green", comparison.WITHIN: "",
           comparison.UNGATED: "dim", comparison.TOO_FEW: "yellow"}
@@ -101,7 +100,7 @@ def _rate(x) -> str:
 
 
 def print_comparison(cmp: comparison.Comparison, show_all: bool = False) -> None:
-    console = Console()
+    out = console()
     pct = round(100 * cmp.confidence)
     table = Table(title=f"compare: baseline {escape(_run_name(cmp.baseline))} -> candidate "
                   f"{escape(_run_name(cmp.candidate))}")
@@ -117,21 +116,21 @@ def print_comparison(cmp: comparison.Comparison, show_all: bool = False) -> None
         table.add_row(escape(r.model), r.metric, str(r.n), fmt(r.baseline_median), fmt(r.candidate_median),
                       f"{r.delta:+.4g}", f"[{fmt(r.ci[0])}, {fmt(r.ci[1])}]", tol,
                       f"[{style}]{r.status}[/]" if style else r.status)
-    console.print(table)
+    out.print(table)
     if hidden:
-        console.print(f"{hidden} metric(s) without a direction in the policy not shown (--all, or --json)")
+        out.print(f"{hidden} metric(s) without a direction in the policy not shown (--all, or --json)")
     for model, m in cmp.models.items():
         a, b = m["baseline"], m["candidate"]
-        console.print(f"{escape(model)}: {m['pairs']} matched clip(s); pass rate {_rate(a['pass_rate'])} -> "
+        out.print(f"{escape(model)}: {m['pairs']} matched clip(s); pass rate {_rate(a['pass_rate'])} -> "
                       f"{_rate(b['pass_rate'])}, policy errors {_rate(a['policy_error_rate'])} -> "
                       f"{_rate(b['policy_error_rate'])}, runtime errors {_rate(a['runtime_error_rate'])} -> "
                       f"{_rate(b['runtime_error_rate'])}")
     for side, keys in cmp.unmatched.items():
         if keys:
-            console.print(f"unmatched in {side}: {escape(', '.join(keys[:10]))}" + (" ..." if len(keys) > 10 else ""))
+            out.print(f"unmatched in {side}: {escape(', '.join(keys[:10]))}" + (" ..." if len(keys) > 10 else ""))
     regs = cmp.regressions
     if regs:
-        console.print(f"[bold red]REGRESSION[/]: {escape(', '.join(f'{r.model} {r.metric}' for r in regs))}. exit code 1")
+        out.print(f"[bold red]REGRESSION[/]: {escape(', '.join(f'{r.model} {r.metric}' for r in regs))}. exit code 1")
     else:
-        console.print("no regression. exit code 0")
+        out.print("no regression. exit code 0")
     sys.stdout.flush()

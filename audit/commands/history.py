@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .. import history
+
+
+def console() -> Console:
+    """A console for tables: piped output (CI logs) gets 140 columns instead of rich's 80, so
+    metric names do not fold; COLUMNS still wins."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=140)
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
@@ -45,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(escape(r["id"]), escape(r["label"] or "-"), r["stored_at"], escape(r["suite"] or "-"),
                       str(r["n_clips"]), str(r["pass"]), str(r["warn"]), str(r["fail"]), str(r["error"]),
                       escape(r["models"] or "-"))
-    Console().print(table)
+    console().print(table)
     if not runs:
         print("no run stored yet")
     return 0

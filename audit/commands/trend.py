@@ -12,13 +12,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .. import contract, history
 from ..errors import UsageError
-from .history import add_db_option
+from .history import add_db_option, console
 
 RATES = (("pass_rate", "pass rate"), ("policy_error_rate", "policy-error rate (provider refusals)"),
          ("runtime_error_rate", "runtime-error rate (could not be audited)"))
@@ -120,4 +119,4 @@ def _print(data: dict) -> None:
             med = "-" if x["median"] is None else f"{x['median']:.4g}"
             cells.append(f"{med} (pass {100 * x['pass_rate']:.0f}%)")
         table.add_row(escape(_xlabel(r)), *cells)
-    Console().print(table)
+    console().print(table)
