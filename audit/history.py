@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from .errors import ConfigError
 
 SCHEMA_VERSION = 2
 DEFAULT_DB = Path("reports") / "history.sqlite"
+DB_ENV = "SORA_AUDIT_DB"   # overrides DEFAULT_DB (e.g. one database for every CI job)
 BUSY_TIMEOUT_MS = 30_000
 
 # Version 1: the first released layout (no suite, no repeat, no source request).
@@ -76,6 +78,11 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|authorization|auth|credential|cookie)", re.I)
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)", re.I)
 REDACTED = "[redacted]"
+
+
+def default_db() -> Path:
+    """``$SORA_AUDIT_DB`` when set, else ``reports/history.sqlite`` (relative to the cwd)."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
 class HistoryError(ConfigError):

@@ -176,3 +176,5 @@ def test_check_stores_runs_and_compare_gates_end_to_end_on_the_fixtures(tmp_path
     assert rows["flicker.score"]["status"] == "regression" and rows["flicker.score"]["n"] == 3
     r = run_cli("check", str(rel1 / "harbour_pan.mp4"), "--no-history", "--report", str(tmp_path / "r4"), *base)
     assert r.returncode == 0 and len(json.loads(run_cli("history", "--db", str(db), "--json").stdout)) == 3
+    # $SORA_AUDIT_DB is the default database of every command
+    assert len(json.loads(run_cli("history", "--json", env={"SORA_AUDIT_DB": str(db)}).stdout)) == 3

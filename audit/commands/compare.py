@@ -60,6 +60,7 @@ def _pick(conn, args) -> tuple[dict, dict]:
 
 def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
+    args.db = str(args.db or history.default_db())
     conn = history.connect(args.db, create=False)
     try:
         base, cand = _pick(conn, args)

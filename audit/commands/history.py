@@ -23,8 +23,8 @@ def console() -> Console:
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="PATH", default=str(history.DEFAULT_DB),
-                   help=f"history database (default: {history.DEFAULT_DB})")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help=f"history database (default: ${history.DB_ENV}, else {history.DEFAULT_DB})")
 
 
 def register(sub) -> None:
@@ -40,6 +40,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.db = str(args.db or history.default_db())
     conn = history.connect(args.db, create=False)
     try:
         runs = history.list_runs(conn, args.limit or None)

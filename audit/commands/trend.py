@@ -63,6 +63,7 @@ def _known_metrics(conn) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    args.db = str(args.db or history.default_db())
     conn = history.connect(args.db, create=False)
     try:
         data = trend_data(conn, args.metric, args.by, args.last or None)

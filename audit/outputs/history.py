@@ -19,8 +19,8 @@ ORDER = 90
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("history")
-    g.add_argument("--db", metavar="PATH", default=str(history.DEFAULT_DB),
-                   help=f"history database this run is stored in (default: {history.DEFAULT_DB})")
+    g.add_argument("--db", metavar="PATH", default=None,
+                   help=f"history database this run is stored in (default: ${history.DB_ENV}, else {history.DEFAULT_DB})")
     g.add_argument("--label", metavar="TEXT", help="label of this run in the history (e.g. sora-2-pro-2026-11); "
                    "`sora-audit compare` takes labels")
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history database")
@@ -41,7 +41,7 @@ def _suite(run: dict, args: argparse.Namespace) -> str | None:
 def write(run: dict, args: argparse.Namespace, out_dir: Path) -> list[Path]:
     if getattr(args, "no_history", False):
         return []
-    db = Path(getattr(args, "db", None) or history.DEFAULT_DB)
+    db = Path(getattr(args, "db", None) or history.default_db())
     try:
         conn = history.connect(db)
         try:
