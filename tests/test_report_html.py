@@ -196,3 +196,32 @@ def test_fixtures_report(tmp_path):
     assert len(re.findall(r'<details class="clip"', page)) == len(data["clips"])
     assert page.count("data:image/jpeg;base64,") == 3 * sum(1 for c in data["clips"] if c.get("keyframes"))
     assert len(page.encode()) < 400_000
+
+
+def test_thresholds_only_on_the_curves_they_belong_to(audited):
+    """warn/fail go on a block's main curve; a secondary curve (drift inlier ratio) gets none;
+    a curve named like a threshold key (camera pan) gets it with both signs."""
+    from audit.outputs._clipview import block_charts
+
+    drift = fake_blocks(audited)["metrics"]["drift"]
+    charts = {c["key"]: c["chart"] for c in block_charts(drift, 12.0)}
+    assert {t["name"] for t in charts["curve"]["thresholds"]} == {"warn", "fail"}
+    assert charts["inlier_ratio"]["thresholds"] == []
+    cam = {"thresholds": {"pan": 0.03}, "curves": {"pan": {"t": [0, 1], "v": [-0.1, 0.1]}, "tilt": {"t": [0, 1], "v": [0, 0]}}}
+    charts = {c["key"]: c["chart"] for c in block_charts(cam, 1.0)}
+    assert sorted(t["value"] for t in charts["curves.pan"]["thresholds"]) == ["-0.03", "0.03"]
+
+
+def test_sampled_watermark_track_draws_boxes_and_a_continuous_timeline(audited):
+    """A detector sampling 5 frames a second: thumbnails between samples still get the box, and
+    the coverage timeline is one bar per segment, not one sliver per sample."""
+    from audit.outputs._clipview import keyframes_view, watermark_view
+
+    wm = {"present": True, "coverage": 1.0, "sample_fps": 5.0,
+          "track": [[round(i * 0.2, 3), 10, 10, 40, 20] for i in range(5)] + [[round(1 + i * 0.2, 3), 200, 100, 40, 20] for i in range(5)],
+          "segments": [{"t0": 0.0, "t1": 0.8, "box": [10, 10, 40, 20]}, {"t0": 1.0, "t1": 1.8, "box": [200, 100, 40, 20]}]}
+    kf = dict(audited["keyframes"], frames=[dict(f, t=t) for f, t in zip(audited["keyframes"]["frames"], (0.0, 0.5, 1.96))])
+    boxes = [v["box"] for v in keyframes_view(kf, wm, 24.0)]
+    assert boxes[0] == {"x": 5.0, "y": 5.0, "w": 20.0, "h": 10.0} and boxes[2]["x"] == 100.0
+    bars = watermark_view(wm, 2.0, 24.0, [])["timeline"]["rows"][0]["bars"]
+    assert len(bars) == 2 and bars[1]["title"].endswith("1.00-2.00 s")

@@ -112,12 +112,23 @@ def _ranges(v: Any) -> list[list[float]]:
     return out
 
 
+def _sample_step(wm: dict, fps: float) -> float:
+    """Seconds between two watermark samples: the detector may look at a few frames a second
+    (``sample_fps``) rather than every frame."""
+    sfps = _charts._num(wm.get("sample_fps")) if isinstance(wm, dict) else None
+    if sfps and sfps > 0:
+        return 1.0 / sfps
+    return 1.0 / fps if fps else 0.04
+
+
 def watermark_view(wm: Any, duration: float, fps: float, findings: list[dict]) -> dict | None:
     if not isinstance(wm, dict):
         return None
-    step = 1.0 / fps if fps else 0.04
+    step = _sample_step(wm, fps)
     track = [r for r in wm.get("track") or [] if isinstance(r, (list, tuple)) and len(r) >= 5]
-    visible = _ranges(wm.get("visible")) or _charts.merge_times([float(r[0]) for r in track], step)
+    segs = [[s.get("t0"), s.get("t1")] for s in wm.get("segments") or [] if isinstance(s, dict)]
+    visible = (_ranges(wm.get("visible")) or [[a, min(b + step, duration or b + step)] for a, b in _ranges(segs)]
+               or _charts.merge_times([float(r[0]) for r in track], step))
     gaps = _ranges(wm.get("gaps"))
     for f in findings:
         if f.get("category") == "watermark":
@@ -142,7 +153,8 @@ def keyframes_view(kf: Any, wm: Any, fps: float) -> list[dict] | None:
     if isinstance(wm, dict):
         track = [r for r in wm.get("track") or [] if isinstance(r, (list, tuple)) and len(r) >= 5
                  and all(_charts._num(x) is not None for x in r[:5])]
-    tol = max(2.0 / fps if fps else 0.1, 0.1)
+    # a thumbnail's time falls between two watermark samples at worst
+    tol = max(1.5 * _sample_step(wm, fps), 2.0 / fps if fps else 0.1)
     out = []
     for fr in kf["frames"]:
         t = float(fr.get("t") or 0.0)
@@ -171,7 +183,9 @@ def _curve_thresholds(th: dict, key: str, curve: dict) -> dict:
         if vals and min(vals) < 0:
             out["-" + key] = -th[key]
         return out
-    return {k: v for k, v in th.items() if k in ("warn", "fail")}
+    if key == "curve":  # the block's main curve: the one its score and warn/fail thresholds are on
+        return {k: v for k, v in th.items() if k in ("warn", "fail")}
+    return {}
 
 
 def block_charts(block: dict, duration: float) -> list[dict]:
