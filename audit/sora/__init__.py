@@ -6,6 +6,7 @@
     jobs.py       the SQLite journal: a paid job is recorded before it is polled
     suite.py      TOML suites of cases
     emulator.py   our local Videos API server (127.0.0.1) with fault injection
+    emulator_media.py  what it renders: MP4s (audit.synth), previews, test-only C2PA signing
     webhooks.py   Standard Webhooks signing and verification
     generate.py   one suite run: journal -> create -> poll -> download -> (clip, source) or finding
 """

@@ -255,8 +255,9 @@ def to_finding(err: GenerationError, *, case_id: str, model: str, prompt: str) -
     if err.category == POLICY:
         ev = {"case_id": case_id, "model": model, "prompt": prompt, "provider_code": err.provider_code,
               "provider_message": err.provider_message, "advice": err.advice}
+        said = (err.provider_message or err.message).rstrip(". ")
         msg = f"{case_id} on {model}: refused by the provider's content policy ({err.provider_code or 'no code'}: " \
-              f"{err.provider_message or err.message}). {err.advice}."
+              f"{said}). {err.advice}."
         return Finding(POLICY, FAIL, err.code, msg, ev)
     ev = {"case_id": case_id, "model": model, "retries": err.retries, "last_error": err.message,
           "resumable": err.resumable, "advice": err.advice}
@@ -266,7 +267,7 @@ def to_finding(err: GenerationError, *, case_id: str, model: str, prompt: str) -
         ev["http_status"] = err.http_status
     if err.video_id:
         ev["video_id"] = err.video_id
-    return Finding(RUNTIME, FAIL, err.code, f"{case_id} on {model}: {err.message}. {err.advice}.", ev)
+    return Finding(RUNTIME, FAIL, err.code, f"{case_id} on {model}: {err.message.rstrip('. ')}. {err.advice}.", ev)
 
 
 def mapping_rows() -> list[tuple[str, str, str]]:
