@@ -211,6 +211,21 @@ def test_ambiguous_create_is_reconciled_not_repaid(tmp_path, emu, cli):
     assert emu.counts["lists"] >= 1
 
 
+def test_failed_job_is_created_again_on_resume_and_only_it(tmp_path, emu, cli):
+    emu.settings.faults = ("fail-internal",)  # every job fails half-way, whatever its prompt
+    prov, suite = setup(tmp_path, emu, [("flaky", "A static shot")])
+    code, err = cli(tmp_path, prov, suite)
+    assert code == 3, err
+    first = by_case(results(tmp_path))["flaky"]
+    assert first["findings"][0]["code"] == "runtime.job_failed" and first["generation"]["status"] == "failed"
+    emu.settings.faults = ()
+    code, err = cli(tmp_path, prov, suite, "--resume")
+    assert code in (0, 1), err
+    again = by_case(results(tmp_path))["flaky"]
+    assert again["media"]["frames"] > 0 and again["generation"]["creates_sent"] == 2
+    assert again["source"]["video_id"] != first["generation"]["video_id"] and emu.counts["creates"] == 2
+
+
 def test_resume_without_a_run_is_a_usage_error(tmp_path, emu, cli):
     prov, suite = setup(tmp_path, emu, [("a", "x")])
     code, err = cli(tmp_path, prov, suite, "--resume")

@@ -7,6 +7,7 @@
     suite.py      TOML suites of cases
     emulator.py   our local Videos API server (127.0.0.1) with fault injection
     emulator_media.py  what it renders: MP4s (audit.synth), previews, test-only C2PA signing
-    webhooks.py   Standard Webhooks signing and verification
+    webhooks.py   Standard Webhooks signing and verification, and the receiver
+    receiver.py   what a verified video event does: download + audit a journaled job
     generate.py   one suite run: journal -> create -> poll -> download -> (clip, source) or finding
 """

@@ -134,7 +134,9 @@ class Generator:
             return
         if row.status == "refused":
             raise _stored_error(row)
-        vid = row.video_id
+        # a job that failed (internal error) is paid for again on resume; any other video id is
+        # polled and downloaded, never created again
+        vid = row.video_id if row.status != "failed" else None
         if vid is None and row.status == "creating":
             vid = self._reconcile(row)
         if vid is None:
