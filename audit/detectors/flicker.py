@@ -16,7 +16,8 @@ as flicker, so a pan "flickers" as much as a strobe. Here motion is removed firs
 
 Scale of ``score``: the largest RMS, over any ``window_s`` window, of the oscillating brightness
 (or colour channel) residual, in percent of the mean level. 0 is perfectly stable; an
-alternating +-1 % brightness is about 1. Codec noise on a clean clip stays below ~0.3.
+alternating +-2 % brightness in the decoded frames scores about 2 (an encoder may smooth away
+smaller alternations: they are then not in the video either). Clean clips stay below ~0.4.
 """
 
 from __future__ import annotations
