@@ -113,6 +113,15 @@ def match(base: Sequence[Mapping], cand: Sequence[Mapping]) -> tuple[list[tuple[
     return pairs, {"baseline": left(a, b), "candidate": left(b, a)}
 
 
+def pair_models(base: Sequence[Mapping], cand: Sequence[Mapping], model_a: str, model_b: str) -> tuple[list, list]:
+    """Clips of ``model_a`` (baseline side) and ``model_b`` (candidate side), both relabelled
+    ``"A -> B"`` so that they match by case id and repeat: sora-2 against sora-2-pro."""
+    label = f"{model_a} -> {model_b}"
+    a = [dict(c, model=label) for c in base if c.get("model") == model_a]
+    b = [dict(c, model=label) for c in cand if c.get("model") == model_b]
+    return a, b
+
+
 def bootstrap_median_ci(d: np.ndarray, samples: int, confidence: float, rng: np.random.Generator) -> tuple[float, float]:
     """Percentile bootstrap interval of ``median(d)``, resampling its elements."""
     if len(d) == 1:

@@ -178,3 +178,13 @@ def test_check_stores_runs_and_compare_gates_end_to_end_on_the_fixtures(tmp_path
     assert r.returncode == 0 and len(json.loads(run_cli("history", "--db", str(db), "--json").stdout)) == 3
     # $SORA_AUDIT_DB is the default database of every command
     assert len(json.loads(run_cli("history", "--json", env={"SORA_AUDIT_DB": str(db)}).stdout)) == 3
+
+
+def test_two_models_in_one_run_are_compared_case_by_case():
+    run = _clips([0.1, 0.12, 0.09, 0.11], model="sora-2") + _clips([0.8, 0.9, 0.85, 0.7], model="sora-2-pro")
+    a, b = comparison.pair_models(run, run, "sora-2", "sora-2-pro")
+    c = comparison.compare({"id": "r"}, a, {"id": "r"}, b, load_policy())
+    assert list(c.models) == ["sora-2 -> sora-2-pro"] and c.models["sora-2 -> sora-2-pro"]["pairs"] == 4
+    assert c.rows[0].status == comparison.REGRESSION
+    a, b = comparison.pair_models(run, run, "sora-2-pro", "sora-2")
+    assert comparison.compare({"id": "r"}, a, {"id": "r"}, b, load_policy()).rows[0].status == comparison.IMPROVEMENT

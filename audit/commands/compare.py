@@ -35,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--baseline", metavar="LABEL", help="baseline run: the newest run with this label (or id)")
     add_db_option(p)
     p.add_argument("--policy", metavar="FILE", help="policy file with [history] tolerances (default: the defaults)")
+    p.add_argument("--models", nargs=2, metavar=("MODEL_A", "MODEL_B"),
+                   help="compare model B's clips against model A's, matched by case id and repeat; with one run, "
+                   "both from that run (e.g. --models sora-2 sora-2-pro)")
     p.add_argument("--metric", action="append", default=[], metavar="NAME",
                    help="compare only this metric (e.g. flicker.score); repeatable")
     p.add_argument("--all", action="store_true", help="show ungated metrics in the table too")
@@ -53,8 +56,12 @@ def _pick(conn, args) -> tuple[dict, dict]:
         cand = (history.resolve_run(conn, args.runs[0], where) if args.runs
                 else history.latest_run(conn, where, exclude=[base["id"]]))
         return base, cand
+    if len(args.runs) == 1 and args.models:
+        one = history.resolve_run(conn, args.runs[0], where)
+        return one, one
     if len(args.runs) != 2:
-        raise UsageError("give two runs (baseline then candidate), or --baseline LABEL and at most one run")
+        raise UsageError("give two runs (baseline then candidate), or --baseline LABEL and at most one run "
+                         "(or one run with --models A B)")
     return history.resolve_run(conn, args.runs[0], where), history.resolve_run(conn, args.runs[1], where)
 
 
@@ -64,8 +71,13 @@ def run(args: argparse.Namespace) -> int:
     conn = history.connect(args.db, create=False)
     try:
         base, cand = _pick(conn, args)
-        cmp = comparison.compare(base, history.run_clips(conn, base["id"]), cand,
-                                 history.run_clips(conn, cand["id"]), policy, args.metric or None)
+        a_clips, b_clips = history.run_clips(conn, base["id"]), history.run_clips(conn, cand["id"])
+        if args.models:
+            a_clips, b_clips = comparison.pair_models(a_clips, b_clips, *args.models)
+            if not a_clips or not b_clips:
+                missing = args.models[0] if not a_clips else args.models[1]
+                raise UsageError(f"no clip of model '{missing}' in run {(base if not a_clips else cand)['id']}")
+        cmp = comparison.compare(base, a_clips, cand, b_clips, policy, args.metric or None)
     finally:
         conn.close()
     if not cmp.models:
