@@ -188,3 +188,23 @@ def test_two_models_in_one_run_are_compared_case_by_case():
     assert c.rows[0].status == comparison.REGRESSION
     a, b = comparison.pair_models(run, run, "sora-2-pro", "sora-2")
     assert comparison.compare({"id": "r"}, a, {"id": "r"}, b, load_policy()).rows[0].status == comparison.IMPROVEMENT
+
+
+def test_html_pages_escape_untrusted_text(tmp_path):
+    from audit.history_html import write_compare_html
+
+    evil = "<script>alert(1)</script>"
+    a = _clips([0.1, 0.1, 0.1], model=evil)
+    c = comparison.compare({"id": "a", "label": evil}, a, {"id": "b", "label": "x"}, a, load_policy())
+    html = write_compare_html(tmp_path / "c.html", c.to_dict()).read_text()
+    assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    db = tmp_path / "h.sqlite"
+    conn = history.connect(db)
+    clip = {"path": "a.mp4", "verdict": "pass", "source": {"model": evil, "case_id": "k"},
+            "metrics": {"flicker": {"score": 0.1}}, "findings": []}
+    history.store_run(conn, {"run_id": "r1", "clips": [clip]}, label=evil)
+    conn.close()
+    r = run_cli("trend", "--metric", "flicker.score", "--db", str(db), "--html", str(tmp_path / "t.html"), "-q")
+    assert r.returncode == 0, r.stderr
+    t = (tmp_path / "t.html").read_text()
+    assert evil not in t and "&lt;script&gt;" in t
