@@ -78,9 +78,14 @@ def test_fixtures_report_in_chromium(browser, fixtures_report, tmp_path):
         assert page.locator(sel).is_visible(), sel
     assert page.locator("#gate .badge").inner_text().strip().lower() == "fail"
     assert "runtime.undecodable" in page.locator("#runtime-errors").inner_text()
-    # thumbnails decoded and drawn (data: URLs inside inline SVG)
-    assert page.locator("#clips svg image").count() >= 15
-    verdicts = sorted(c["verdict"] for c in json.loads((fixtures_report.parent / "results.json").read_text())["clips"])
+    # thumbnails drawn (data: URLs inside inline SVG), with the watermark box on the marked clip
+    marked = page.locator('details.clip:has(h3:text-is("marked.mp4"))')
+    assert marked.locator("rect.wmbox").count() >= 2
+    data = json.loads((fixtures_report.parent / "results.json").read_text())
+    verdicts = sorted(c["verdict"] for c in data["clips"])
+    assert page.locator("details.clip").count() == len(data["clips"])
+    assert page.locator("#clips svg image").count() == 3 * sum(1 for c in data["clips"] if c.get("keyframes"))
+    assert fixtures_report.stat().st_size < 1_000_000
     assert "pass" in verdicts and "fail" in verdicts and "error" in verdicts
     rows = page.locator("#clips-table tbody tr")
     total = rows.count()

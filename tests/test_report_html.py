@@ -186,18 +186,6 @@ def test_readme_command_writes_index_html_and_escapes_a_sidecar_prompt(tmp_path)
     assert (tmp_path / "rep2" / "results.json").is_file() and not (tmp_path / "rep2" / "index.html").exists()
 
 
-@pytest.mark.slow
-def test_fixtures_report(tmp_path):
-    rep = tmp_path / "fixtures"
-    r = run_cli("check", str(FIXTURES), "--report", str(rep), "-q")
-    assert r.returncode == 1, r.stderr
-    page = (rep / "index.html").read_text()
-    data = json.loads((rep / "results.json").read_text())
-    assert len(re.findall(r'<details class="clip"', page)) == len(data["clips"])
-    assert page.count("data:image/jpeg;base64,") == 3 * sum(1 for c in data["clips"] if c.get("keyframes"))
-    assert len(page.encode()) < 400_000
-
-
 def test_thresholds_only_on_the_curves_they_belong_to(audited):
     """warn/fail go on a block's main curve; a secondary curve (drift inlier ratio) gets none;
     a curve named like a threshold key (camera pan) gets it with both signs."""
@@ -225,3 +213,22 @@ def test_sampled_watermark_track_draws_boxes_and_a_continuous_timeline(audited):
     assert boxes[0] == {"x": 5.0, "y": 5.0, "w": 20.0, "h": 10.0} and boxes[2]["x"] == 100.0
     bars = watermark_view(wm, 2.0, 24.0, [])["timeline"]["rows"][0]["bars"]
     assert len(bars) == 2 and bars[1]["title"].endswith("1.00-2.00 s")
+
+
+def test_conformance_block_technical_ranges_and_other_blocks(audited):
+    """The conformance block's checks (a failed one flagged), a technical block's time ranges
+    as a timeline, and a top-level block the report does not know (listed as it is)."""
+    clip = copy.deepcopy(audited)
+    clip["conformance"] = {"ok": False, "checks": [
+        {"check": "duration", "requested": 8.0, "measured": 4.0, "ok": False},
+        {"check": "size", "requested": "320x180", "measured": "320x180", "ok": True}]}
+    clip["metrics"]["technical"] = {"black_ranges": [[0.2, 0.6]], "frozen_ranges": [], "cuts": [0.9], "cut_count": 1}
+    clip["generation"] = {"creates_sent": 1, "jobs": [{"video_id": "video_<b>1</b>", "status": "completed"}]}
+    page = html.render(run_of([clip]))
+    assert re.search(r"<td>duration</td><td>8</td><td class=\"s-fail\">4</td>", page)
+    assert re.search(r"<td>size</td><td>320x180</td><td class=\"\">320x180</td>", page)
+    tech = page[page.index('data-metric="technical"'):]
+    assert "technical over time" in tech and "0.20-0.60 s" in tech and "0.90-0.90 s" in tech
+    extra = page[page.index('data-block="generation"'):]
+    assert "creates_sent" in extra and "video_&lt;b&gt;1&lt;/b&gt;" in extra and "<b>1" not in page
+

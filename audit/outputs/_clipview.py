@@ -14,6 +14,10 @@ from typing import Any
 
 from . import _charts
 
+MEDIA_MAIN = ("duration_s", "fps", "width", "height", "frames", "codec", "has_audio", "variable_frame_rate", "rotation")
+# Top-level clip fields with their own place in the report; any other block is listed as it is.
+KNOWN_FIELDS = {"path", "verdict", "source", "media", "provenance", "watermark", "metrics", "findings", "sha256",
+                "timings", "keyframes", "conformance"}
 SEV_RANK = {"fail": 0, "warn": 1, "info": 2}
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 PROVENANCE_KEYS = ("status", "issuer", "common_name", "claim_generator", "digital_source_type", "signed_at",
@@ -53,14 +57,16 @@ def clip_view(c: dict, index: int) -> dict:
         "model": src.get("model") or "unknown",
         "prompt": src.get("prompt"),
         "source_rows": [(k, show(v)) for k, v in src.items() if v not in (None, "", {}) and k != "prompt"],
-        "media_rows": [(k, show(v)) for k, v in media.items()] if media else None,
+        "media_rows": [(k, show(v)) for k, v in media.items() if k in MEDIA_MAIN] if media else None,
+        "media_more": [(k, show(v)) for k, v in media.items() if k not in MEDIA_MAIN] if media else None,
         "duration": duration,
         "provenance": provenance_view(c.get("provenance")),
         "watermark": watermark_view(wm, duration, fps, findings),
         "keyframes": keyframes_view(c.get("keyframes"), wm, fps),
         "metrics": metrics_view(c.get("metrics") or {}, duration),
         "camera": camera_view((c.get("metrics") or {}).get("camera"), src, duration),
-        "conformance": conformance_view(src, media, findings),
+        "conformance": conformance_view(src, media, findings, c.get("conformance")),
+        "extra": extra_blocks(c),
         "findings": [{**f, "evidence_json": json.dumps(f.get("evidence") or {}, indent=1, ensure_ascii=False,
                                                       default=str)} for f in findings],
         "worst": [f.get("code") for f in findings if f.get("severity") in ("fail", "warn")][:4],
@@ -203,6 +209,39 @@ def block_charts(block: dict, duration: float) -> list[dict]:
     return charts
 
 
+def range_timeline(block: dict, duration: float) -> dict | None:
+    """A timeline of a block's time ranges (``black_ranges``, ``frozen_ranges``...) and instants
+    (``cuts``), when it has any."""
+    rows = []
+    for key, v in block.items():
+        rng = _ranges(v)
+        if rng:
+            rows.append((key.removesuffix("_ranges"), [{"start": a, "end": b, "cls": "bad"} for a, b in rng]))
+        elif isinstance(v, list) and v and all(_charts._num(x) is not None for x in v):
+            rows.append((key, [{"start": float(x), "end": float(x), "cls": "bad", "label": ""} for x in v]))
+    return _charts.timeline(rows, duration) if rows else None
+
+
+def extra_blocks(c: dict) -> list[dict]:
+    """Top-level blocks the report has no place for (history, generation...): scalars as rows,
+    lists of records as small tables (first 10)."""
+    out = []
+    for name, block in c.items():
+        if name in KNOWN_FIELDS or not isinstance(block, dict):
+            continue
+        rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
+        tables = []
+        for k, v in block.items():
+            if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+                cols = list(dict.fromkeys(key for x in v[:10] for key in x))[:8]
+                tables.append({"name": k, "cols": cols, "rows": [[show(x.get(col)) for col in cols] for x in v[:10]],
+                               "more": max(0, len(v) - 10)})
+            elif not scalar(v):
+                rows.append((k, show(v)))
+        out.append({"name": name, "rows": rows, "tables": tables})
+    return out
+
+
 def metrics_view(metrics: dict, duration: float) -> list[dict]:
     """One entry per metric block: its scalars and every curve in it (with its thresholds)."""
     out = []
@@ -216,7 +255,8 @@ def metrics_view(metrics: dict, duration: float) -> list[dict]:
         rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
         if th:
             rows.append(("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items())))
-        out.append({"name": name, "checked": True, "rows": rows, "charts": block_charts(block, duration)})
+        out.append({"name": name, "checked": True, "rows": rows, "charts": block_charts(block, duration),
+                    "timeline": range_timeline(block, duration)})
     return out
 
 
@@ -261,8 +301,13 @@ def camera_view(cam: Any, src: dict, duration: float) -> dict | None:
             "timeline": _charts.timeline(rows, duration), "charts": block_charts(cam, duration)}
 
 
-def conformance_view(src: dict, media: dict, findings: list[dict]) -> list[dict] | None:
-    """Requested vs measured (when the request is known), flagged by conformance findings."""
+def conformance_view(src: dict, media: dict, findings: list[dict], block: Any = None) -> list[dict] | None:
+    """Requested vs measured: the conformance block's checks when there is one, else the request
+    against the probe, flagged by conformance findings."""
+    if isinstance(block, dict) and isinstance(block.get("checks"), list):
+        return [{"what": str(ch.get("check", "?")), "requested": show(ch.get("requested")),
+                 "measured": show(ch.get("measured")), "flag": ch.get("ok") is False}
+                for ch in block["checks"] if isinstance(ch, dict)] or None
     if not src or not media:
         return None
     flagged = " ".join(f.get("code", "") for f in findings if f.get("category") == "conformance")
