@@ -52,3 +52,10 @@ def test_reference_similarity(render_clip, tmp_path):
     r, d = _drift(clip, reference=str(other))
     assert d["ssim_reference_start"] is None or d["ssim_reference_start"] < 0.6
     assert [f for f in r["findings"] if f["code"] == "quality.reference_mismatch"] or d.get("reference_note")
+
+
+def test_fast_pan_is_still_measured(render_clip):
+    # the anchor's points leave the frame between samples: the detector samples more often
+    _, d = _drift(render_clip("fast.mp4", seed=34, seconds=1.5, camera=(CameraSegment("pan_right", 0, 2, 1.5),)))
+    assert d["score"] is not None and d["score"] < 0.25
+    assert d["anchors"] >= 2

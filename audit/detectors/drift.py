@@ -47,6 +47,7 @@ class DriftDetector(Detector):
         self.step_s = 1.0 / float(pol["sample_hz"])
         self.pct = float(pol["percentile"])
         self.next_t: float | None = None
+        self.cur_step = self.step_s   # shortened while the camera moves too fast to track
         self.img: np.ndarray | None = None      # last sampled image
         self.anchor_pts: np.ndarray | None = None
         self.pts: np.ndarray | None = None
@@ -117,7 +118,8 @@ class DriftDetector(Detector):
     def feed(self, frame) -> None:
         if self.next_t is not None and frame.t + 1e-6 < self.next_t:
             return
-        self.next_t = frame.t + self.step_s * 0.999 if self.next_t is None else max(self.next_t + self.step_s, frame.t)
+        step = self.cur_step
+        self.next_t = frame.t + step * 0.999 if self.next_t is None else max(self.next_t + step, frame.t)
         img = normalised(small_gray(frame, SIDE))
         if self.img is None:
             h, w = img.shape
@@ -149,7 +151,12 @@ class DriftDetector(Detector):
             if H is not None:
                 self.H_first_anchor = H @ self.H_first_anchor
             self._anchor(img)
+            # points leave faster than we sample: sample more often until tracking holds
+            self.cur_step = self.cur_step / 3
+            self.next_t = frame.t + self.cur_step
             return
+        if len(self.pts) >= 0.8 * self.anchor_n:
+            self.cur_step = min(self.step_s, self.cur_step * 2)
         H = self._fit()
         if H is None:
             return
