@@ -119,3 +119,10 @@ def test_journal_is_wal_and_records_before_the_create(tmp_path):
 def test_every_example_suite_is_valid(path):
     s = load_suite(path)
     assert s.cases and all(c.prompt for c in s.cases)
+
+
+def test_resume_with_the_in_process_emulator_is_explained(tmp_path, capsys):
+    from audit.cli import main
+
+    code = main(["run", str(ROOT / "fixtures" / "suites" / "demo.toml"), "--resume", "--out", str(tmp_path)])
+    assert code == 2 and "in-process emulator keeps no jobs" in capsys.readouterr().err

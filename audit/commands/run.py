@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 or more")
     executor = executor_from_args(args, jobs)  # flag errors now, before any paid job
 
+    if args.resume and provider.is_emulator and not provider.base_url:
+        raise UsageError("--resume: the in-process emulator keeps no jobs between runs; serve it with "
+                         "`sora-audit emulator --port 8089` and point a provider at it (--providers FILE) to try resume")
     out = Path(args.out)
     store = JobStore(out / "jobs.sqlite")
     suite_key = str(suite.path)
