@@ -194,6 +194,26 @@ def test_killed_after_create_then_resume_pays_once(tmp_path, emu, cli):
 
 
 @pytest.mark.slow
+def test_ctrl_c_stops_at_once_and_says_how_to_resume(tmp_path, emu):
+    emu.settings.job_seconds = 600
+    prov, suite = setup(tmp_path, emu, [("pan", "The camera pans left")])
+    proc = subprocess.Popen([sys.executable, "-m", "audit", *_args(tmp_path, prov, suite), "-q"], cwd=ROOT,
+                            env=dict(os.environ, LOCAL_SORA_KEY=KEY), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert _wait(lambda: emu.counts["retrieves"] >= 2, 60)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and time.monotonic() - t0 < 10
+    assert "--resume" in err and KEY not in out + err
+    (vid, status, sent), = _journal(tmp_path)
+    assert vid and sent == 1 and status in ("queued", "in_progress")
+
+
+@pytest.mark.slow
 def test_ambiguous_create_is_reconciled_not_repaid(tmp_path, emu, cli):
     emu.settings.hang_seconds = 1.0
     prov, suite = setup(tmp_path, emu, [("hang", "[hang] reply lost")])
