@@ -183,3 +183,25 @@ def test_two_processes_writing_at_once_lose_no_row(tmp_path):
     # the two writing loops did overlap in time (one waited on the other's lock)
     spans = [tuple(map(float, (tmp_path / f"{t}.span").read_text().split())) for t in ("a", "b")]
     assert max(s for s, _ in spans) < min(e for _, e in spans), spans
+
+
+def test_an_unwritable_database_costs_a_warning_not_the_run(tmp_path, capsys):
+    import argparse
+    import json
+
+    from audit.outputs import history as out
+
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file where a folder should be")
+    run = _run("r1", [_clip(1)])
+    args = argparse.Namespace(db=str(blocker / "h.sqlite"), label=None, no_history=False, quiet=False, json=None)
+    assert out.write(run, args, tmp_path / "rep") == []
+    err = capsys.readouterr().err
+    assert "file.txt" in err and "not stored" in err and "--no-history" in err
+    # stored fine: the run dict and results.json say where
+    args.db = str(tmp_path / "ok.sqlite")
+    assert out.write(run, args, tmp_path / "rep") == [tmp_path / "ok.sqlite"]
+    assert json.loads((tmp_path / "rep" / "results.json").read_text())["history"]["run_id"] == "r1"
+    args.no_history = True
+    assert out.write(_run("r2", [_clip(2)]), args, tmp_path / "rep2") == []
+    assert not (tmp_path / "rep2").exists()
