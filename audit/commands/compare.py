@@ -118,7 +118,7 @@ def print_comparison(cmp: comparison.Comparison, show_all: bool = False) -> None
     table = Table(title=f"compare: baseline {escape(_run_name(cmp.baseline))} -> candidate "
                   f"{escape(_run_name(cmp.candidate))}")
     for col in ("model", "metric", "n", "baseline", "candidate", "change", f"{pct}% CI", "tolerance", "status"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("metric", "status"))
     hidden = 0
     for r in cmp.rows:
         if r.status == comparison.UNGATED and not show_all:

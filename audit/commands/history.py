@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"history: {args.db}")
     for col in ("run", "label", "stored", "suite", "clips", "pass", "warn", "fail", "error", "models"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in ("run", "stored"))
     for r in runs:
         table.add_row(escape(r["id"]), escape(r["label"] or "-"), r["stored_at"], escape(r["suite"] or "-"),
                       str(r["n_clips"]), str(r["pass"]), str(r["warn"]), str(r["fail"]), str(r["error"]),
