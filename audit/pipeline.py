@@ -101,6 +101,7 @@ def audit_clip(task: AuditTask) -> dict[str, Any]:
         _audit(run)
     except InputError as e:
         run.findings.append(_runtime(e.code, f"{e}. {e.hint}.", path=e.path))
+        _file_only(run)
     except AuditError as e:
         run.findings.append(_runtime("runtime.audit_error", str(e), path=str(run.path)))
     except Exception as e:  # a bug of ours must cost one clip, not the batch
@@ -159,6 +160,17 @@ def _seed_rng() -> None:
     import cv2
 
     cv2.setRNGSeed(20251006)
+
+
+def _file_only(run: _Run) -> None:
+    """A clip that cannot be decoded may still carry a manifest (a cut-off download of a signed
+    clip): detectors that read only the file (``without_media = True``) still report on it."""
+    if not run.path.is_file():
+        return
+    ctx = AuditContext(run.path, None, run.task.options.policy, run.task.options, run.source)  # type: ignore[arg-type]
+    for cls in registry():
+        if not cls.wants_frames and getattr(cls, "without_media", False) and run.blocks.get(cls.slot) is None:
+            _finish(run, cls(ctx))
 
 
 def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -> None:

@@ -49,8 +49,23 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
         help="template image (PNG with alpha) of the visible watermark to look for; repeatable",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no table; exit code and files only")
+    add_trust_options(p)
     for out in output_modules():
         out.add_arguments(p)
+
+
+def add_trust_options(p: argparse.ArgumentParser) -> None:
+    """C2PA trust flags (``check``, ``provenance``); see audit/truststore.py."""
+    p.add_argument("--trust-anchors", metavar="FILE", action="append", default=[],
+                   help="PEM file of C2PA trust anchors (root/intermediate certificates); repeatable, concatenated")
+    p.add_argument("--allowed-list", metavar="FILE", help="PEM file of end-entity signing certificates trusted as they are")
+    p.add_argument("--trust-config", metavar="FILE", help="accepted extended key usages (c2pa trust_config format)")
+
+
+def trust_from_args(args: argparse.Namespace, policy: Policy):
+    from ..truststore import resolve
+
+    return resolve(policy.section("provenance"), args.trust_anchors, args.allowed_list, args.trust_config)
 
 
 def output_modules() -> list:
@@ -92,6 +107,7 @@ def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
         policy=policy,
         reference=args.reference,
         watermark_templates=tuple(args.watermark_template),
+        trust=trust_from_args(args, policy),
     )
 
 

@@ -1,0 +1,98 @@
+"""``sora-audit provenance PATH...``: read and verify Content Credentials (C2PA), like c2patool.
+
+Works on clips (MP4, MOV, M4V) and images (JPEG, PNG, WebP). The JSON (``--json FILE``) is
+``{"items": [{"path": ..., "provenance": {<the block of `check`>}, "findings": [...]}]}``.
+Exit 0: every file read (whatever its status, except invalid); 1: a manifest is invalid
+(altered after signing); 3: a file or manifest could not be read and none is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from .. import contract
+from ..errors import UsageError
+from ..media import VIDEO_EXTENSIONS, find_clips
+from ..policy import load_policy
+from ..provenance import INVALID, ERROR, findings_for, verify
+from .common import add_trust_options, trust_from_args
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+_STYLE = {"trusted": "bold green", "valid": "green", "invalid": "bold red", "absent": "yellow", "error": "magenta"}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "provenance", help="verify the Content Credentials (C2PA) of clips and images",
+        description="Read and verify C2PA manifests of clips (.mp4 .mov .m4v) and images (.jpg .png .webp); "
+        "folders are searched recursively. Exit 0: all read; 1: a manifest does not match its file "
+        "(invalid); 3: a file or manifest could not be read.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--json", metavar="FILE", help="write {\"items\": [{\"path\", \"provenance\", \"findings\"}]} here")
+    p.add_argument("--policy", metavar="FILE", help="TOML policy ([provenance] section: trust files, allow-lists)")
+    p.add_argument("--fragment", metavar="FILE", action="append", default=[],
+                   help="a fragment of a fragmented MP4 whose init segment is the one PATH; repeatable, in order")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary; exit code and --json only")
+    add_trust_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    trust = trust_from_args(args, policy)
+    files, notes = find_clips(args.paths, extensions=VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
+    for n in notes:
+        print(f"sora-audit: note: {n}", file=sys.stderr)
+    if not files:
+        raise UsageError("nothing to verify: no clip or image found in " + ", ".join(args.paths))
+    if args.fragment and len(files) != 1:
+        raise UsageError("--fragment needs exactly one PATH: the init segment of the fragmented clip")
+    pol = dict(policy.section("provenance"))
+    items = []
+    console = Console()
+    for f in files:
+        block = verify(f, trust, fragments=args.fragment)
+        fs = findings_for(block, pol, str(f))
+        items.append({"path": str(f), "provenance": block, "findings": [x.to_dict() for x in fs]})
+        if not args.quiet:
+            print_block(console, str(f), block, fs)
+    if args.json:
+        contract.write_json_atomic(args.json, {"items": items})
+        if not args.quiet:
+            print(f"wrote {args.json}")
+    statuses = [i["provenance"]["status"] for i in items]
+    if INVALID in statuses:
+        return 1
+    return 3 if ERROR in statuses else 0
+
+
+def print_block(console: Console, path: str, b: dict, findings) -> None:
+    e = lambda v: escape(str(v)) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
+    st = b["status"]
+    console.print(f"[bold]{escape(path)}[/]")
+    console.print(f"  status       [{_STYLE.get(st, 'white')}]{st}[/]   (c2pa: {e(b.get('c2pa_state'))})")
+    if st in ("absent", "error"):
+        console.print(f"  note         {e(b.get('note'))}")
+        return
+    console.print(f"  signed by    {e(b.get('issuer'))} / {e(b.get('common_name'))}  alg {e(b.get('alg'))}")
+    console.print(f"  signed at    {e(b.get('signed_at'))}   timestamp authority {e(b.get('tsa'))}")
+    console.print(f"  generator    {e(b.get('claim_generator'))}   claim v{e(b.get('claim_version'))}   "
+                  f"manifests {b.get('manifest_count')}")
+    console.print(f"  title        {e(b.get('title'))}")
+    console.print(f"  source type  {e(b.get('digital_source_type'))}   AI disclosed: {'yes' if b.get('ai_disclosure') else 'no'}")
+    for a in b.get("actions") or []:
+        console.print(f"  action       {e(a.get('action'))} by {e(a.get('software_agent'))}")
+    for i in b.get("ingredients") or []:
+        codes = ", ".join(i["codes"]) or "no failure"
+        console.print(f"  ingredient   {e(i.get('title'))} ({e(i.get('relationship'))}): {i['status']}, {escape(codes)}")
+    console.print(f"  failures     {escape(', '.join(b['codes'])) if b['codes'] else 'none'}")
+    trust = "configured (" + ", ".join(b["trust"]["sources"]) + ")" if b["trust"]["configured"] else "none configured"
+    console.print(f"  trust        {escape(trust)}")
+    for f in findings:
+        console.print(f"  {f.severity:<5}        {escape(f.code)}: {escape(f.message)}")

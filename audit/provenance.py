@@ -1,0 +1,409 @@
+"""Content Credentials (C2PA): read a file's manifest with c2pa-python and say honestly what it is.
+
+Status (``provenance.status``) separates integrity from credentials:
+
+    trusted   an intact active manifest whose signer chains to a configured trust anchor
+              (or is on the allowed list), with no failure code at all
+    valid     intact (every hash and the claim signature match) but the credential is not
+              established: untrusted signer, expired certificate without a trusted timestamp,
+              no trust list configured... -- reported as findings, never as tampering
+    invalid   the content or the claim does not match its signature (``assertion.*.mismatch``,
+              ``claimSignature.mismatch``, missing or malformed required assertions): altered
+    absent    no manifest
+    error     the file or its manifest could not be parsed (e.g. hostile, over-nested boxes)
+
+Problems inside ingredient manifests do not change the active manifest's status; they are kept
+per ingredient and become ``provenance.ingredient_invalid`` findings. The library's own verdict
+(``Trusted``/``Valid``/``Invalid``) and every status code with its explanation are kept verbatim
+in ``c2pa_state`` and ``validation``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import ConfigError
+from .findings import FAIL, INFO, PROVENANCE, WARN, Finding
+
+TRUSTED, VALID, INVALID, ABSENT, ERROR = "trusted", "valid", "invalid", "absent", "error"
+STATUSES = (TRUSTED, VALID, INVALID, ABSENT, ERROR)
+
+# Digital source types that disclose generation by AI (IPTC NewsCodes).
+AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
+                   "compositeSynthetic")
+
+# Failure codes about the signer's credential, not about the content or the claim: they leave
+# an intact manifest ``valid``. Everything else in ``failure`` is an integrity failure.
+CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.")
+CREDENTIAL_CODES = {"claimSignature.outsideValidity"}
+EXPIRED_CODES = {"signingCredential.expired", "claimSignature.outsideValidity"}
+UNTRUSTED_CODES = {"signingCredential.untrusted", "signingCredential.invalid"}
+
+NO_TRUST = ("trusted cannot be established: no trust list is configured (run `sora-audit trust update`, "
+            "or pass --trust-anchors / --allowed-list); the signature and hashes were still checked")
+
+
+@dataclass(frozen=True)
+class TrustConfig:
+    """What a verifier trusts, as texts handed to c2pa's Settings.
+
+    ``anchors``: PEM root/intermediate certificates (concatenated); ``allowed``: PEM end-entity
+    certificates trusted as they are; ``eku_config``: accepted extended key usages, one OID a
+    line (c2pa's ``trust_config`` format). ``sources`` says where each came from (paths).
+    """
+
+    anchors: str = ""
+    allowed: str = ""
+    eku_config: str = ""
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.anchors.strip() or self.allowed.strip())
+
+    def settings(self) -> dict[str, Any]:
+        trust: dict[str, str] = {}
+        if self.anchors.strip():
+            trust["trust_anchors"] = self.anchors
+        if self.allowed.strip():
+            trust["allowed_list"] = self.allowed
+        if self.eku_config.strip():
+            trust["trust_config"] = self.eku_config
+        d: dict[str, Any] = {"verify": {"verify_trust": True}}
+        if trust:
+            d["trust"] = trust
+        return d
+
+    @classmethod
+    def from_files(cls, anchors: Iterable[str | Path] = (), allowed: str | Path | None = None,
+                   eku_config: str | Path | None = None) -> "TrustConfig":
+        """Read the files (PEM anchors concatenated). Raises ``ConfigError`` naming a bad file."""
+        srcs: list[str] = []
+        texts = []
+        for a in anchors:
+            texts.append(_read_pem(a, "trust anchors"))
+            srcs.append(f"anchors:{a}")
+        allowed_text = ""
+        if allowed:
+            allowed_text = _read_pem(allowed, "allowed list")
+            srcs.append(f"allowed:{allowed}")
+        eku = ""
+        if eku_config:
+            eku = _read_text(eku_config, "trust config")
+            srcs.append(f"trust_config:{eku_config}")
+        return cls("\n".join(t.strip() + "\n" for t in texts), allowed_text, eku, tuple(srcs))
+
+
+def _read_text(path: str | Path, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, f"{what} file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(path, f"cannot read {what} file ({e})") from None
+
+
+def _read_pem(path: str | Path, what: str) -> str:
+    text = _read_text(path, what)
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ConfigError(path, f"{what} file holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return text
+
+
+def _context(trust: TrustConfig | None):
+    import c2pa
+
+    if trust is None or not trust.configured:
+        return None
+    return c2pa.Context.from_dict(trust.settings())
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def empty_block(status: str, *, trust: TrustConfig | None, note: str | None = None) -> dict[str, Any]:
+    return {
+        "status": status, "issuer": None, "common_name": None, "claim_generator": None,
+        "claim_generator_info": [], "claim_version": None, "digital_source_type": None,
+        "ai_disclosure": False, "signed_at": None, "tsa": None, "alg": None, "title": None,
+        "actions": [], "ingredients": [], "manifest_count": 0, "codes": [], "c2pa_state": None,
+        "validation": {"active": [], "ingredients": []},
+        "trust": {"configured": bool(trust and trust.configured),
+                  "sources": list(trust.sources) if trust else []},
+        "note": note,
+    }
+
+
+def verify(path: str | Path, trust: TrustConfig | None = None, *, fragments: Iterable[str | Path] = ()) -> dict:
+    """The ``provenance`` contract block of ``path`` (MP4/MOV, JPEG, PNG, WebP...). Never raises
+    for a bad file: an unparseable one gives status ``error`` with the library's message.
+
+    ``fragments``: for a fragmented clip, ``path`` is the init segment and these are its
+    fragments, verified together.
+    """
+    import c2pa
+
+    p = Path(path)
+    try:
+        reader = _open_reader(p, trust, list(fragments))
+    except c2pa.C2paError.ManifestNotFound:
+        return empty_block(ABSENT, trust=trust, note="no C2PA manifest (no JUMBF data) in the file")
+    except FileNotFoundError:
+        return empty_block(ERROR, trust=trust, note=f"{p}: no such file")
+    except (c2pa.C2paError, OSError, ValueError) as e:
+        return empty_block(ERROR, trust=trust, note=f"{p}: the manifest could not be read: {_c2pa_message(e)}")
+    except Exception as e:  # the native library on a hostile file must cost one clip, not the batch
+        return empty_block(ERROR, trust=trust, note=f"{p}: the manifest could not be read ({type(e).__name__}: {e})")
+    try:
+        with reader:
+            return _block(reader, trust)
+    except Exception as e:
+        return empty_block(ERROR, trust=trust, note=f"{p}: the manifest could not be interpreted ({type(e).__name__}: {e})")
+
+
+def _c2pa_message(e: Exception) -> str:
+    """The library's message (it starts with its error kind, e.g. "Other: ..."), made printable:
+    it may quote bytes of a hostile file."""
+    text = str(e) or type(e).__name__.lstrip("_")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:300]
+
+
+def _open_reader(p: Path, trust: TrustConfig | None, fragments: list):
+    import c2pa
+
+    from .signing import mime_of
+
+    ctx = _context(trust)
+    if not p.exists():
+        raise FileNotFoundError(p)
+    if fragments:
+        fh = p.open("rb")
+        reader = c2pa.Reader(mime_of(p), fh, context=ctx) if ctx else c2pa.Reader(mime_of(p), fh)
+        for frag in fragments:
+            with p.open("rb") as init, Path(frag).open("rb") as fr:
+                reader.with_fragment(mime_of(p), init, fr)
+        return reader
+    fmt = mime_of(p)
+    fh = p.open("rb")
+    try:
+        if ctx is not None:
+            return c2pa.Reader(fmt, fh, context=ctx)
+        return c2pa.Reader(fmt, fh)
+    except Exception:
+        fh.close()
+        raise
+
+
+def _items(results: dict, kinds=("failure", "informational", "success")) -> list[dict]:
+    out = []
+    for kind in kinds:
+        for it in results.get(kind) or []:
+            out.append({"code": it.get("code"), "kind": kind, "explanation": it.get("explanation"),
+                        "url": it.get("url")})
+    return out
+
+
+def is_credential_code(code: str) -> bool:
+    return code.startswith(CREDENTIAL_PREFIXES) or code in CREDENTIAL_CODES
+
+
+def classify(failures: Iterable[str], successes: Iterable[str]) -> str:
+    """Our status from an intact-or-not manifest's failure and success codes."""
+    fails = list(failures)
+    if any(not is_credential_code(c) for c in fails):
+        return INVALID
+    if not fails and "signingCredential.trusted" in set(successes):
+        return TRUSTED
+    return VALID
+
+
+def _dedup(seq: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for s in seq:
+        if s:
+            seen.setdefault(s, None)
+    return list(seen)
+
+
+def _block(reader, trust: TrustConfig | None) -> dict[str, Any]:
+    state = reader.get_validation_state()
+    results = reader.get_validation_results() or {}
+    store = json.loads(reader.json())
+    manifest = reader.get_active_manifest() or {}
+    active = results.get("activeManifest") or {}
+    fail_codes = _dedup(it.get("code") for it in active.get("failure") or [])
+    ok_codes = _dedup(it.get("code") for it in active.get("success") or [])
+    status = classify(fail_codes, ok_codes)
+    sig = manifest.get("signature_info") or {}
+    actions = _actions(manifest)
+    dst = next((a["digitalSourceType"] for a in actions if a.get("digitalSourceType")), None)
+    cgi = manifest.get("claim_generator_info") or []
+    ingredients, ing_validation = _ingredients(manifest, results)
+    b = empty_block(status, trust=trust)
+    b.update({
+        "issuer": sig.get("issuer"),
+        "common_name": sig.get("common_name"),
+        "claim_generator": manifest.get("claim_generator") or _generator_name(cgi),
+        "claim_generator_info": cgi,
+        "claim_version": manifest.get("claim_version"),
+        "digital_source_type": dst,
+        "ai_disclosure": bool(dst and dst.rsplit("/", 1)[-1] in AI_SOURCE_TYPES),
+        "signed_at": sig.get("time"),
+        "tsa": _tsa(sig),
+        "alg": sig.get("alg"),
+        "cert_serial_number": sig.get("cert_serial_number"),
+        "title": manifest.get("title"),
+        "label": manifest.get("label"),
+        "actions": actions,
+        "ingredients": ingredients,
+        "manifest_count": len(store.get("manifests") or {}),
+        "codes": fail_codes,
+        "c2pa_state": state,
+        "validation": {"active": _items(active), "ingredients": ing_validation},
+        "note": None if (trust and trust.configured) or status != VALID else NO_TRUST,
+    })
+    return b
+
+
+def _generator_name(cgi: list) -> str | None:
+    if not cgi:
+        return None
+    first = cgi[0] or {}
+    name = first.get("name")
+    return f"{name} {first['version']}" if name and first.get("version") else name
+
+
+def _tsa(sig: dict) -> str | None:
+    # c2pa-python reports the time of a trusted timestamp; the authority's name is not in the
+    # summary, so what is there is kept (c2pa-rs versions differ in the keys they expose).
+    for key in ("timestamp_authority", "tsa", "time_authority"):
+        if sig.get(key):
+            return str(sig[key])
+    return None
+
+
+def _actions(manifest: dict) -> list[dict]:
+    out = []
+    for a in manifest.get("assertions") or []:
+        if not str(a.get("label", "")).startswith("c2pa.actions"):
+            continue
+        for act in (a.get("data") or {}).get("actions") or []:
+            agent = act.get("softwareAgent")
+            if isinstance(agent, dict):
+                agent = agent.get("name")
+            out.append({"action": act.get("action"), "software_agent": agent,
+                        "digitalSourceType": act.get("digitalSourceType"), "when": act.get("when")})
+    return out
+
+
+def _ingredients(manifest: dict, results: dict) -> tuple[list[dict], list[dict]]:
+    """Each ingredient's own status, from the validation recorded when it was added plus the
+    deltas found now (``ingredientDeltas``)."""
+    deltas: dict[str, list[dict]] = {}
+    for d in results.get("ingredientDeltas") or []:
+        deltas.setdefault(str(d.get("ingredientAssertionURI", "")).rsplit("/", 1)[-1], []).extend(
+            _items(d.get("validationDeltas") or {}, kinds=("failure", "informational")))
+    out, validation = [], []
+    for ing in manifest.get("ingredients") or []:
+        vr = (ing.get("validation_results") or {}).get("activeManifest") or {}
+        items = _items(vr, kinds=("failure", "informational"))
+        items += deltas.get(ing.get("label") or "", [])
+        items += [{"code": s.get("code"), "kind": "failure", "explanation": s.get("explanation"), "url": s.get("url")}
+                  for s in ing.get("validation_status") or [] if s.get("code")]
+        fails = _dedup(i["code"] for i in items if i["kind"] == "failure")
+        if ing.get("active_manifest") or ing.get("manifest_data"):
+            st = classify(fails, ["signingCredential.trusted"] if not fails else [])
+            st = VALID if st == TRUSTED else st  # trust of an ingredient is the signer's own claim
+        else:
+            st = ABSENT
+        out.append({"title": ing.get("title"), "relationship": ing.get("relationship"), "format": ing.get("format"),
+                    "status": st, "codes": fails})
+        validation.append({"title": ing.get("title"), "label": ing.get("label"), "items": items})
+    return out, validation
+
+
+# ---------------------------------------------------------------------------------------------
+# findings
+
+
+def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
+    """Findings of one provenance block under the ``[provenance]`` policy section (requirements
+    that also need the watermark are the cross-check's, in ``audit.detectors.provenance``)."""
+    st = block["status"]
+    codes = block["codes"]
+    where = f"{path}: " if path else ""
+    ev = {"status": st, "c2pa_state": block.get("c2pa_state"), "codes": codes}
+    out: list[Finding] = []
+    if st == ERROR:
+        out.append(Finding(PROVENANCE, FAIL, "provenance.error",
+                           f"{where}{block.get('note')}. The file's structure is broken or hostile; "
+                           "do not trust it, and get the original from its source.", ev))
+        return out
+    if st == ABSENT:
+        return out  # whether that matters is the requirement's business (the cross-check)
+    if st == INVALID:
+        bad = [c for c in codes if not is_credential_code(c)]
+        out.append(Finding(PROVENANCE, FAIL, "provenance.invalid",
+                           f"{where}the Content Credentials do not match the file ({', '.join(bad)}): it was "
+                           "altered after signing, or the manifest was moved from another file.", ev))
+    expired = [c for c in codes if c in EXPIRED_CODES]
+    if expired:
+        out.append(Finding(PROVENANCE, WARN, "provenance.credential_expired",
+                           f"{where}the signing certificate had expired and no trusted timestamp proves it was "
+                           "signed while valid (short-lived generator certificates need the timestamp "
+                           "authority's anchors: `sora-audit trust update`). Not a sign of tampering.", ev))
+    trusted_conf = block["trust"]["configured"]
+    if st != TRUSTED and st != INVALID:
+        if not trusted_conf:
+            out.append(Finding(PROVENANCE, INFO, "provenance.untrusted", f"{where}{NO_TRUST}.", ev))
+        elif expired:
+            out.append(Finding(PROVENANCE, WARN, "provenance.untrusted",
+                               f"{where}the signer ({block.get('issuer')} / {block.get('common_name')}) cannot be "
+                               "trusted: its certificate had expired when checked, and no trusted timestamp "
+                               "vouches for the signing time.", ev))
+        else:
+            out.append(Finding(PROVENANCE, WARN, "provenance.untrusted",
+                               f"{where}the signer ({block.get('issuer')} / {block.get('common_name')}) does not "
+                               "chain to a configured trust anchor nor is it on the allowed list.", ev))
+    for ing in block.get("ingredients") or []:
+        bad = [c for c in ing["codes"] if c not in UNTRUSTED_CODES]
+        if bad:
+            out.append(Finding(PROVENANCE, WARN, "provenance.ingredient_invalid",
+                               f"{where}ingredient {ing.get('title')!r} ({ing.get('relationship')}) has its own "
+                               f"Content Credentials problems ({', '.join(bad)}); the clip's own manifest is "
+                               "not affected.",
+                               {"title": ing.get("title"), "relationship": ing.get("relationship"),
+                                "status": ing["status"], "codes": ing["codes"]}))
+    if st in (TRUSTED, VALID):
+        out.extend(_policy_findings(block, pol, where))
+    return out
+
+
+def _policy_findings(block: dict, pol: dict, where: str) -> list[Finding]:
+    out = []
+    if pol.get("require_ai_disclosure") and not block.get("ai_disclosure"):
+        out.append(Finding(PROVENANCE, WARN, "provenance.no_ai_disclosure",
+                           f"{where}the manifest does not disclose AI generation (digital source type "
+                           f"{block.get('digital_source_type') or 'none'}; expected trainedAlgorithmicMedia).",
+                           {"digital_source_type": block.get("digital_source_type")}))
+    allowed = [s.lower() for s in pol.get("allowed_issuers") or []]
+    if allowed and (block.get("issuer") or "").lower() not in allowed:
+        out.append(Finding(PROVENANCE, FAIL, "provenance.issuer_not_allowed",
+                           f"{where}signed by {block.get('issuer')!r}, not one of the allowed issuers "
+                           f"({', '.join(pol['allowed_issuers'])}).",
+                           {"issuer": block.get("issuer"), "allowed": list(pol["allowed_issuers"])}))
+    gens = [s.lower() for s in pol.get("allowed_claim_generators") or []]
+    names = [str((g or {}).get("name", "")).lower() for g in block.get("claim_generator_info") or []]
+    if block.get("claim_generator"):
+        names.append(str(block["claim_generator"]).split()[0].lower())
+    if gens and not set(names) & set(gens):
+        out.append(Finding(PROVENANCE, FAIL, "provenance.generator_not_allowed",
+                           f"{where}claim generator {block.get('claim_generator')!r} is not one of the allowed "
+                           f"({', '.join(pol['allowed_claim_generators'])}).",
+                           {"claim_generator": block.get("claim_generator"),
+                            "allowed": list(pol["allowed_claim_generators"])}))
+    return out
