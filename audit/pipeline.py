@@ -149,6 +149,7 @@ def _audit(run: _Run) -> None:
         _check_decode(run, reader, policy)
     for det in detectors:
         _finish(run, det)
+    ctx.shared["findings"] = tuple(run.findings)  # what was found so far, for the cross-checks to read
     for check in cross_checks():
         # Rules that need several detectors' results (e.g. "manifest or watermark").
         run.findings.extend(check(ctx, run.blocks, run.metrics))

@@ -361,3 +361,11 @@ def test_undecodable_signed_file_still_gets_its_provenance(tmp_path):
     codes = {f["code"] for f in r["findings"]}
     assert "provenance.invalid" in codes and any(c.startswith("runtime.") for c in codes)
     assert r["verdict"] == "fail"
+
+
+def test_unmet_requirement_does_not_hide_an_unauditable_clip(render_clip):
+    r = _audit(render_clip("still.mp4", seconds=0.04, fps=25))
+    assert r["provenance"]["status"] == "absent"
+    absent = next(f for f in r["findings"] if f["code"] == "provenance.absent")
+    assert absent["severity"] == "warn" and absent["evidence"]["clip_not_fully_audited"] is True
+    assert r["verdict"] == "error"

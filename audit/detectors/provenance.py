@@ -4,7 +4,7 @@ requirement: a manifest, the visible watermark, both, either, or nothing (``[pro
 
 from __future__ import annotations
 
-from ..findings import FAIL, INFO, PROVENANCE, Finding
+from ..findings import FAIL, INFO, PROVENANCE, RUNTIME, WARN, Finding
 from ..provenance import TRUSTED, VALID, findings_for, verify
 from . import Detector, DetectorResult
 
@@ -40,7 +40,9 @@ def require_signal(ctx, blocks, metrics) -> list[Finding]:
         return [Finding(PROVENANCE, FAIL, "provenance.policy_invalid",
                         f"[provenance] require = {req!r} is not one of {', '.join(REQUIRES)}; fix the policy file.",
                         {"require": req})]
-    prov = blocks.get("provenance") or {}
+    prov = blocks.get("provenance")
+    if not prov:
+        return []  # the provenance check did not run (disabled, or crashed: reported as such)
     status = prov.get("status")
     manifest_ok = status in (TRUSTED, VALID)
     wm = _watermark_covers(blocks.get("watermark"), float(pol.get("watermark_min_coverage", 0.95)))
@@ -49,9 +51,15 @@ def require_signal(ctx, blocks, metrics) -> list[Finding]:
                None: "no watermark check ran"}[wm]
     need_manifest = req in ("manifest", "both") or (req == "any" and not wm)
     need_watermark = req in ("watermark", "both")
+    # A clip that could not be audited (runtime failure) gets the verdict "error"; an unmet
+    # requirement is still reported, as a warning, so it does not hide that.
+    unaudited = any(f.category == RUNTIME and f.severity == FAIL for f in ctx.shared.get("findings", ()))
+    unmet = WARN if unaudited else FAIL
+    if unaudited:
+        ev["clip_not_fully_audited"] = True
     out = []
     if status == "absent":
-        sev = FAIL if need_manifest else INFO
+        sev = unmet if need_manifest else INFO
         why = {"any": f"and {wm_text}: no provenance signal at all", "manifest": "and the policy requires one",
                "both": "and the policy requires one"}.get(req, f"({wm_text}; not required)")
         if req == "any" and wm:
@@ -60,10 +68,10 @@ def require_signal(ctx, blocks, metrics) -> list[Finding]:
                            f"No Content Credentials (C2PA manifest) in the file, {why}. A re-encode or a "
                            "platform upload strips them: audit the original download.", ev))
     elif need_manifest and not manifest_ok and status not in ("invalid", "error"):
-        out.append(Finding(PROVENANCE, FAIL, "provenance.absent",
+        out.append(Finding(PROVENANCE, unmet, "provenance.absent",
                            f"No usable Content Credentials (status {status}) and {wm_text}.", ev))
     if need_watermark and not wm:
-        out.append(Finding(PROVENANCE, FAIL, "provenance.watermark_required",
+        out.append(Finding(PROVENANCE, unmet, "provenance.watermark_required",
                            f"The policy requires the visible watermark over the whole clip; {wm_text}.", ev))
     return out
 
