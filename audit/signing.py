@@ -29,7 +29,7 @@ CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 CLAIM_GENERATOR = "sora-audit-test"
 # C2PA's own claim-signing EKU (c2pa-kp-claimSigning) and email protection, both in the
 # usual EKU configuration (../shared/trust/EKU-CONFIG.cfg).
-EXPIRING_S = 2   # lifetime, in seconds from creation, of an "expired" test leaf
+EXPIRING_S = 3   # lifetime, in seconds from creation, of an "expired" test leaf
 C2PA_CLAIM_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
 
 _MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".jpg": "image/jpeg",
@@ -140,8 +140,9 @@ def wait_until_expired(chain: TestChain) -> None:
 
     leaf = x509.load_pem_x509_certificate(chain.leaf_pem.read_bytes())
     left = (leaf.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)).total_seconds()
-    if left >= 0:
-        time.sleep(left + 1.1)
+    # c2pa compares whole seconds: be safely past notAfter, not just at it
+    if left + 1.5 > 0:
+        time.sleep(left + 1.5)
 
 
 def _signer(chain: TestChain):

@@ -23,7 +23,7 @@ TRUST_LISTS = next((d / "trust" for d in (SHARED, *(p / "shared" for p in ROOT.p
                    SHARED / "trust")
 
 C2PA_DIR = FIXTURES / "c2pa"
-SIGNED = FIXTURES / "clips" / "signed_pan.mp4"
+SIGNED = FIXTURES / "clips" / "clean_pan.mp4"  # signed in place by fixtures/gen_provenance.py
 UNSIGNED = FIXTURES / "clips" / "static.mp4"
 ROOT_PEM = C2PA_DIR / "test-only-root.pem"
 EXPIRED_ROOT_PEM = C2PA_DIR / "test-only-expired-root.pem"
@@ -74,7 +74,7 @@ def test_intact_without_trust_is_valid_and_says_trust_cannot_be_established():
     assert b["trust"]["configured"] is False and "trusted cannot be established" in b["note"]
     assert b["issuer"] == "sora-audit TEST ONLY" and "TEST ONLY" in b["common_name"]
     assert b["claim_generator_info"][0]["name"] == "sora-audit-test"
-    assert b["alg"].lower() == "es256" and b["title"] == "signed_pan.mp4"
+    assert b["alg"].lower() == "es256" and b["title"] == "clean_pan.mp4"
     assert b["digital_source_type"].endswith("/trainedAlgorithmicMedia") and b["ai_disclosure"] is True
     assert b["actions"][0]["action"] == "c2pa.created" and b["actions"][0]["software_agent"] == "sora-audit-test"
     assert [(i["title"], i["relationship"]) for i in b["ingredients"]] == [("clean_pan.jpg", "inputTo")]

@@ -34,13 +34,13 @@ def test_provenance_command_summary_and_json(tmp_path, env):
                 str(bad), "--trust-anchors", str(ROOT_PEM), "--json", str(out), env=env)
     assert r.returncode == 3, r.stdout + r.stderr  # the garbage file could not be read; nothing invalid
     items = {Path(i["path"]).name: i for i in json.loads(out.read_text())["items"]}
-    assert items["signed_pan.mp4"]["provenance"]["status"] == "trusted"
+    assert items["clean_pan.mp4"]["provenance"]["status"] == "trusted"
     assert items["expired_pan.mp4"]["provenance"]["status"] == "valid"
     assert items["clean_pan.jpg"]["provenance"]["status"] == "absent"  # images of the folder too
     assert items["garbage.mp4"]["provenance"]["status"] == "error"
     assert {f["code"] for f in items["expired_pan.mp4"]["findings"]} >= {"provenance.credential_expired"}
     text = " ".join(r.stdout.split())
-    assert "signed_pan.mp4" in text and "trusted" in text and "c2pa.created by sora-audit-test" in text
+    assert "clean_pan.mp4" in text and "trusted" in text and "c2pa.created by sora-audit-test" in text
     assert "signingCredential.expired" in text
 
 
@@ -84,14 +84,14 @@ def test_trust_update_from_dir_then_check_uses_cache(tmp_path, env):
     assert src["files"]["CAI-ANCHORS.pem"]["certificates"] > 5
     # The cache alone: our test signer is on no public list -> valid, untrusted (warn: trust is configured)
     r, clips = _check(tmp_path, env, str(SIGNED))
-    p = clips["signed_pan.mp4"]["provenance"]
+    p = clips["clean_pan.mp4"]["provenance"]
     assert p["status"] == "valid" and p["trust"]["configured"] and p["trust"]["sources"][0].startswith("cache:")
-    sev = {f["code"]: f["severity"] for f in clips["signed_pan.mp4"]["findings"]}
+    sev = {f["code"]: f["severity"] for f in clips["clean_pan.mp4"]["findings"]}
     assert sev["provenance.untrusted"] == "warn"
     # The test root added with the flag (the cached EKU configuration still applies) -> trusted
     r, clips = _check(tmp_path, env, str(SIGNED), "--trust-anchors", str(ROOT_PEM), "--trust-anchors",
                       str(TRUST_LISTS / "CAI-ANCHORS.pem"))
-    assert clips["signed_pan.mp4"]["provenance"]["status"] == "trusted"
+    assert clips["clean_pan.mp4"]["provenance"]["status"] == "trusted"
     show = run_cli("trust", "show", env=env)
     assert "CAI-ALLOWED.pem" in show.stdout and str(TRUST_LISTS) in show.stdout
 
@@ -100,7 +100,7 @@ def test_trust_from_policy_file(tmp_path, env):
     pol = tmp_path / "p.toml"
     pol.write_text(f'[provenance]\ntrust_anchors = ["{ROOT_PEM}"]\nrequire = "manifest"\n')
     r, clips = _check(tmp_path, env, str(SIGNED), str(FIXTURES / "clips" / "static.mp4"), "--policy", str(pol))
-    assert clips["signed_pan.mp4"]["provenance"]["status"] == "trusted"
+    assert clips["clean_pan.mp4"]["provenance"]["status"] == "trusted"
     assert {f["code"]: f["severity"] for f in clips["static.mp4"]["findings"]}["provenance.absent"] == "fail"
 
 
