@@ -24,7 +24,7 @@ TRUST_LISTS = next((d / "trust" for d in (SHARED, *(p / "shared" for p in ROOT.p
 
 C2PA_DIR = FIXTURES / "c2pa"
 SIGNED = FIXTURES / "clips" / "clean_pan.mp4"  # signed in place by fixtures/gen_provenance.py
-UNSIGNED = FIXTURES / "clips" / "static.mp4"
+UNSIGNED = FIXTURES / "clips" / "warp.mp4"
 ROOT_PEM = C2PA_DIR / "test-only-root.pem"
 EXPIRED_ROOT_PEM = C2PA_DIR / "test-only-expired-root.pem"
 C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
@@ -333,10 +333,13 @@ def test_pipeline_fills_provenance_and_gates_by_requirement(tmp_path):
     assert _prov_findings(r) == {}
     r = _audit(UNSIGNED)
     assert r["provenance"]["status"] == "absent"
-    assert _prov_findings(r) == {"provenance.absent": "fail"}  # require = "any", no watermark check ran
+    assert _prov_findings(r) == {"provenance.absent": "warn"}  # require = "any", no watermark check ran
+    r = _audit(UNSIGNED, policy_text='[provenance]\nunmet = "fail"\n', tmp_path=tmp_path)
+    assert _prov_findings(r) == {"provenance.absent": "fail"} and r["verdict"] == "fail"
     r = _audit(UNSIGNED, policy_text='[provenance]\nrequire = "none"\n', tmp_path=tmp_path)
     assert _prov_findings(r) == {"provenance.absent": "info"}
-    r = _audit(SIGNED, own_trust(), policy_text='[provenance]\nrequire = "both"\n', tmp_path=tmp_path)
+    r = _audit(SIGNED, own_trust(), policy_text='[provenance]\nrequire = "both"\nunmet = "fail"\n',
+               tmp_path=tmp_path)
     assert _prov_findings(r) == {"provenance.watermark_required": "fail"} and r["verdict"] == "fail"
 
 
@@ -363,8 +366,9 @@ def test_undecodable_signed_file_still_gets_its_provenance(tmp_path):
     assert r["verdict"] == "fail"
 
 
-def test_unmet_requirement_does_not_hide_an_unauditable_clip(render_clip):
-    r = _audit(render_clip("still.mp4", seconds=0.04, fps=25))
+def test_unmet_requirement_does_not_hide_an_unauditable_clip(render_clip, tmp_path):
+    r = _audit(render_clip("still.mp4", seconds=0.04, fps=25), policy_text='[provenance]\nunmet = "fail"\n',
+               tmp_path=tmp_path)
     assert r["provenance"]["status"] == "absent"
     absent = next(f for f in r["findings"] if f["code"] == "provenance.absent")
     assert absent["severity"] == "warn" and absent["evidence"]["clip_not_fully_audited"] is True

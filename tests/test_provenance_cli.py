@@ -98,10 +98,10 @@ def test_trust_update_from_dir_then_check_uses_cache(tmp_path, env):
 
 def test_trust_from_policy_file(tmp_path, env):
     pol = tmp_path / "p.toml"
-    pol.write_text(f'[provenance]\ntrust_anchors = ["{ROOT_PEM}"]\nrequire = "manifest"\n')
-    r, clips = _check(tmp_path, env, str(SIGNED), str(FIXTURES / "clips" / "static.mp4"), "--policy", str(pol))
+    pol.write_text(f'[provenance]\ntrust_anchors = ["{ROOT_PEM}"]\nrequire = "manifest"\nunmet = "fail"\n')
+    r, clips = _check(tmp_path, env, str(SIGNED), str(FIXTURES / "clips" / "warp.mp4"), "--policy", str(pol))
     assert clips["clean_pan.mp4"]["provenance"]["status"] == "trusted"
-    assert {f["code"]: f["severity"] for f in clips["static.mp4"]["findings"]}["provenance.absent"] == "fail"
+    assert {f["code"]: f["severity"] for f in clips["warp.mp4"]["findings"]}["provenance.absent"] == "fail"
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -35,11 +35,11 @@ def require_signal(ctx, blocks, metrics) -> list[Finding]:
     """``[provenance] require``: which provenance signals a clip must carry (DESIGN.md)."""
     pol = ctx.policy.section("provenance")
     req = pol.get("require", "any")
-    if req not in REQUIRES:
+    if req not in REQUIRES or pol.get("unmet") not in ("warn", "fail"):
         # Policy files are validated for types; the value is checked here, where it is used.
         return [Finding(PROVENANCE, FAIL, "provenance.policy_invalid",
-                        f"[provenance] require = {req!r} is not one of {', '.join(REQUIRES)}; fix the policy file.",
-                        {"require": req})]
+                        f"[provenance] require = {req!r} (one of {', '.join(REQUIRES)}) / unmet = "
+                        f"{pol.get('unmet')!r} (warn or fail): fix the policy file.", {"require": req})]
     prov = blocks.get("provenance")
     if not prov:
         return []  # the provenance check did not run (disabled, or crashed: reported as such)
@@ -54,7 +54,7 @@ def require_signal(ctx, blocks, metrics) -> list[Finding]:
     # A clip that could not be audited (runtime failure) gets the verdict "error"; an unmet
     # requirement is still reported, as a warning, so it does not hide that.
     unaudited = any(f.category == RUNTIME and f.severity == FAIL for f in ctx.shared.get("findings", ()))
-    unmet = WARN if unaudited else FAIL
+    unmet = FAIL if pol.get("unmet") == "fail" and not unaudited else WARN
     if unaudited:
         ev["clip_not_fully_audited"] = True
     out = []
