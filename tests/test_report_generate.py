@@ -54,6 +54,8 @@ def test_generation_run_report_separates_refusals_from_failures(tmp_path, emu, m
     row = re.search(r"runtime\.job_failed.*?</tr>", rt, re.S).group(0)
     assert re.search(r'<td class="num">\d+</td>', row) and "<td>yes</td>" in row  # retries, --resume continues
     assert KEY not in page and KEY[:12] not in page
+    gen = page[page.index("<h4>generation</h4>"):page.index('id="policy-errors"')]
+    assert "provider" in gen and "local" in gen and emu.base_url in gen  # the run's journal and provider
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     kinds = {n: [e.tag for e in c if e.tag in ("failure", "error")] for n, c in cases.items()}
     assert sorted(map(tuple, kinds.values())) == [(), ("error",), ("failure",)]

@@ -38,7 +38,9 @@ def fake_blocks(clip: dict, n: int = 360) -> dict:
                              "curve": _curve(n, lambda i: 0.002 * i), "inlier_ratio": _curve(n, lambda i: 1 - i / 1000)}
     c["metrics"]["camera"] = {"motion": "pan_left", "segments": [{"motion": "static", "start": 0.0, "end": 0.5},
                                                                  {"motion": "pan_left", "start": 0.5, "end": 12.0}],
-                              "expected": [{"motion": "pan_left", "start": 0.0, "end": 12.0}]}
+                              "expected": [{"motion": "pan_left", "start": 0.0, "end": 12.0}],
+                              "thresholds": {"pan": 0.03, "tilt": 0.03, "zoom": 0.03, "roll": 2.0},
+                              "curves": {k: _curve(n, lambda i: 0.01 * math.sin(i / 7)) for k in ("pan", "tilt", "zoom", "roll")}}
     c["findings"].append({"category": "watermark", "severity": "warn", "code": "watermark.partial",
                           "message": "mark missing 4.00-7.00 s", "evidence": {"ranges": [[4.0, 7.0]]}})
     return c
@@ -144,7 +146,7 @@ def test_untrusted_text_is_escaped(audited):
 def test_twenty_clip_report_stays_under_2_mb(audited):
     clips = []
     for i in range(20):
-        c = fake_blocks(audited, n=360)  # 12 s at 30 fps of curves and track per clip
+        c = fake_blocks(audited, n=1800)  # 60 s at 30 fps of curves (7 of them) and track per clip
         c["path"] = f"clips/clip_{i:02d}.mp4"
         clips.append(c)
     page = html.render(run_of(clips))
@@ -232,3 +234,19 @@ def test_conformance_block_technical_ranges_and_other_blocks(audited):
     extra = page[page.index('data-block="generation"'):]
     assert "creates_sent" in extra and "video_&lt;b&gt;1&lt;/b&gt;" in extra and "<b>1" not in page
 
+
+
+def test_long_curves_are_decimated_but_keep_their_spikes():
+    """A 60 s clip at 60 fps: the chart keeps a bounded number of points and a one-frame spike."""
+    from audit.outputs._charts import line_chart
+
+    n = 3600
+    v = [0.1] * n
+    v[1234] = 9.0
+    ch = line_chart({"t": [i / 60 for i in range(n)], "v": v}, 60.0, {"warn": 1.0})
+    pts = ch["lines"][0].split()
+    assert len(pts) <= 400
+    ys = [float(p.split(",")[1]) for p in pts]
+    assert min(ys) <= ch["y0"] + 15  # the spike reaches the top of the plot
+    xs = [float(p.split(",")[0]) for p in pts]
+    assert xs == sorted(xs)

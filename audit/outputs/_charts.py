@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 W, H = 520, 130          # line chart size
 PAD_L, PAD_R, PAD_T, PAD_B = 44, 8, 8, 20
 TL_H = 18                # height of one timeline row
+BUCKET_PX = 4            # curve decimation: at most 2 points per this many pixels
 
 
 def _num(v: Any) -> float | None:
@@ -66,16 +67,17 @@ def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float]
     def Y(v: float) -> float:
         return round(PAD_T + ph * (1 - (v - lo) / (hi - lo)), 1)
 
-    lines, cur = [], []
+    segs, cur = [], []
     for t, v in pts:
         if _num(v) is None:
             if cur:
-                lines.append(cur)
+                segs.append(cur)
             cur = []
         else:
-            cur.append(f"{X(float(t))},{Y(float(v))}")
+            cur.append((X(float(t)), Y(float(v))))
     if cur:
-        lines.append(cur)
+        segs.append(cur)
+    lines = [[f"{x},{y}" for x, y in decimate(seg)] for seg in segs]
     return {
         "w": W, "h": H, "x0": PAD_L, "x1": W - PAD_R, "y0": PAD_T, "y1": H - PAD_B,
         "lines": [" ".join(seg) for seg in lines],
@@ -85,6 +87,27 @@ def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float]
         "xticks": [{"x": X(t), "label": fmt(t)} for t in nice_ticks(0.0, t_max, 6)],
         "vmax": fmt(max(vals)),
     }
+
+
+def decimate(seg: list[tuple[float, float]], px: float = BUCKET_PX) -> list[tuple[float, float]]:
+    """At most two points (the lowest and the highest, in time order) per ``px`` pixels of x:
+    the drawn line looks the same, a one-frame spike survives, and a long clip's chart stays
+    a few KB however many frames it has."""
+    if len(seg) <= 2 * (W - PAD_L - PAD_R) / px:
+        return seg
+    out: list[tuple[float, float]] = []
+    bucket: list[tuple[float, float]] = []
+    key = None
+    for p in seg + [(math.inf, 0.0)]:
+        k = math.floor(p[0] / px) if math.isfinite(p[0]) else None
+        if bucket and k != key:
+            lo = min(bucket, key=lambda q: -q[1])   # SVG y grows downwards: lowest value, largest y
+            hi = min(bucket, key=lambda q: q[1])
+            out.extend(sorted({lo, hi}, key=lambda q: q[0]) if lo != hi else [lo])
+            bucket = []
+        bucket.append(p)
+        key = k
+    return out
 
 
 def merge_times(ts: Iterable[float], step: float) -> list[list[float]]:

@@ -23,6 +23,8 @@ from ._clipview import clip_view, show
 ORDER = 40
 VERDICTS = ("pass", "warn", "fail", "error")
 GATE = {0: "pass", 1: "fail", 2: "error", 3: "error"}
+RUN_FIELDS = {"tool", "version", "schema_version", "run_id", "started_at", "finished_at", "policy", "counts",
+              "exit_code", "clips"}
 
 
 def add_arguments(parser) -> None:
@@ -85,6 +87,8 @@ def run_view(run: dict, policy: dict | None) -> dict:
                  ("policy", (run.get("policy") or {}).get("source")),
                  ("policy sha256", (run.get("policy") or {}).get("sha256"))],
         "policy": policy,
+        # fields other commands add to the run (e.g. `run`'s suite and generation journal)
+        "extra": [(k, v if isinstance(v, dict) else {"value": v}) for k, v in run.items() if k not in RUN_FIELDS],
     }
 
 
