@@ -209,3 +209,18 @@ def test_html_pages_escape_untrusted_text(tmp_path):
     assert r.returncode == 0, r.stderr
     t = (tmp_path / "t.html").read_text()
     assert evil not in t and "&lt;script&gt;" in t
+
+
+def test_trend_by_case_has_one_line_per_case(suites):
+    from audit.commands.trend import trend_data
+
+    conn = history.connect(suites["db"], create=False)
+    try:
+        d = trend_data(conn, "flicker.score", "case", 2)      # the two newest runs
+    finally:
+        conn.close()
+    assert d["groups"] == ["c1", "c2", "c3", "c4"]
+    assert [r["label"] for r in d["runs"]] == ["flickery", "again"]
+    for case in d["groups"]:
+        flick, clean = (r["groups"][case] for r in d["runs"])
+        assert flick["n"] == clean["n"] == 1 and flick["median"] > 1.0 > 0.5 > clean["median"]
