@@ -160,9 +160,42 @@ def verify(path: str | Path, trust: TrustConfig | None = None, *, fragments: Ite
         return empty_block(ERROR, trust=trust, note=f"{p}: the manifest could not be read ({type(e).__name__}: {e})")
     try:
         with reader:
-            return _block(reader, trust)
+            block = _block(reader, trust)
     except Exception as e:
         return empty_block(ERROR, trust=trust, note=f"{p}: the manifest could not be interpreted ({type(e).__name__}: {e})")
+    frags = list(fragments)
+    if not frags and block["status"] == INVALID and is_init_segment(p):
+        # Its media lives in fragment files: the hash over it alone cannot match. Not tampering.
+        block.update(status=ERROR, init_segment_only=True,
+                     note=f"{p}: the init segment of a fragmented MP4, without its fragments: the media hash "
+                     "cannot be checked. Verify it with its fragments (sora-audit provenance INIT --fragment FILE...)")
+    return block
+
+
+def is_init_segment(path: Path) -> bool:
+    """A fragmented-MP4 init segment: a ``moov`` holding ``mvex`` and no media (``mdat``/``moof``)."""
+    import struct
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(4 << 20)
+    except OSError:
+        return False
+    tops, i = {}, 0
+    while i + 8 <= len(data):
+        size, typ = struct.unpack(">I4s", data[i:i + 8])
+        if size == 1 and i + 16 <= len(data):
+            size = struct.unpack(">Q", data[i + 8:i + 16])[0]
+        elif size == 0:
+            size = len(data) - i
+        if size < 8:
+            return False
+        tops[typ] = (i, size)
+        i += size
+    if b"moov" not in tops or b"mdat" in tops or b"moof" in tops:
+        return False
+    off, size = tops[b"moov"]
+    return b"mvex" in data[off:off + size]
 
 
 def _c2pa_message(e: Exception) -> str:
@@ -338,6 +371,9 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
     where = f"{path}: " if path else ""
     ev = {"status": st, "c2pa_state": block.get("c2pa_state"), "codes": codes}
     out: list[Finding] = []
+    if st == ERROR and block.get("init_segment_only"):
+        out.append(Finding(PROVENANCE, WARN, "provenance.init_segment_only", f"{block.get('note')}.", ev))
+        return out
     if st == ERROR:
         out.append(Finding(PROVENANCE, FAIL, "provenance.error",
                            f"{where}{block.get('note')}. The file's structure is broken or hostile; "

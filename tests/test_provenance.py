@@ -373,3 +373,30 @@ def test_unmet_requirement_does_not_hide_an_unauditable_clip(render_clip, tmp_pa
     absent = next(f for f in r["findings"] if f["code"] == "provenance.absent")
     assert absent["severity"] == "warn" and absent["evidence"]["clip_not_fully_audited"] is True
     assert r["verdict"] == "error"
+
+
+def test_lone_init_segment_is_reported_as_such_not_as_tampering(tmp_path):
+    from audit.signing import TestChain, sign_file
+
+    frag = tmp_path / "frag.mp4"
+    with av.open(str(UNSIGNED)) as src, av.open(str(frag), "w", format="mp4",
+                                               options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}) as dst:
+        vin = src.streams.video[0]
+        vout = dst.add_stream_from_template(vin)
+        for pkt in src.demux(vin):
+            if pkt.dts is None:
+                continue
+            pkt.stream = vout
+            dst.mux(pkt)
+    chain = TestChain(*(C2PA_DIR / f"test-only-{n}" for n in ("root.pem", "intermediate.pem", "leaf.pem", "leaf.key",
+                                                             "chain.pem")))
+    signed = sign_file(frag, tmp_path / "signed_frag.mp4", chain)
+    assert verify(signed, own_trust())["status"] == "trusted"  # the whole fragmented file
+    data = signed.read_bytes()
+    first_moof = next(off for typ, off, _ in boxes(data) if typ == "moof")
+    init = tmp_path / "init.mp4"
+    init.write_bytes(data[:first_moof])
+    b = verify(init, own_trust())
+    assert b["status"] == "error" and b["init_segment_only"] is True and "init segment" in b["note"]
+    assert b["c2pa_state"] == "Invalid" and "assertion.bmffHash.mismatch" in b["codes"]  # the library's, verbatim
+    assert finding_codes(b) == {"provenance.init_segment_only": "warn"}

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Provenance (C2PA read + verify) time for a ~50 MB signed clip, as a share of its whole audit.
+
+    python benchmarks/bench_provenance.py [--seconds 20] [--size 1280x720] [--crf 12] [--repeat 3]
+
+Renders a synthetic clip (once, under benchmarks/out/) at a quality that makes it ~50 MB, signs
+it with a TEST-ONLY chain (audit.signing), then in one run: the best of ``--repeat`` calls of
+``audit.provenance.verify`` (with the chain's root as trust anchor, i.e. the full hash of the
+file and the trust check) and the best of ``--repeat`` whole audits (``audit_clip``: probe,
+provenance, one decode pass through every detector). Prints both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "benchmarks" / "out"
+
+
+def make_signed(seconds: float, w: int, h: int, crf: int) -> tuple[Path, Path]:
+    from audit.signing import make_test_chain, sign_file
+    from audit.synth import CameraSegment, ClipSpec, render
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    raw = OUT / f"prov_{w}x{h}_{seconds:g}s_crf{crf}.mp4"
+    if not raw.exists():
+        spec = ClipSpec(width=w, height=h, fps=30, seconds=seconds, seed=21, crf=crf,
+                        camera=(CameraSegment("pan_left", 0, seconds, 0.05),))
+        render(spec, raw)
+    chain = make_test_chain(OUT / "prov-certs")
+    signed = OUT / f"signed_{raw.name}"
+    sign_file(raw, signed, chain, title=signed.name)
+    return signed, chain.root_pem
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--crf", type=int, default=12)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    w, h = map(int, a.size.split("x"))
+    from audit.pipeline import AuditOptions, AuditTask, audit_clip
+    from audit.provenance import TrustConfig, verify
+
+    t = time.perf_counter()
+    clip, root = make_signed(a.seconds, w, h, a.crf)
+    print(f"clip {clip.name}: {clip.stat().st_size / 1e6:.1f} MB, {a.seconds:g} s {a.size} 30 fps "
+          f"(prepared in {time.perf_counter() - t:.1f} s)")
+    trust = TrustConfig.from_files([root])
+    prov, whole, inside = [], [], []
+    for _ in range(a.repeat):
+        t = time.perf_counter()
+        b = verify(clip, trust)
+        prov.append(time.perf_counter() - t)
+        assert b["status"] == "trusted", b["status"]
+        t = time.perf_counter()
+        r = audit_clip(AuditTask(str(clip), AuditOptions(trust=trust)))
+        whole.append(time.perf_counter() - t)
+        inside.append(r["timings"]["detectors"]["provenance"])
+    p, wh = min(prov), min(whole)
+    print(f"provenance verify (best of {a.repeat}): {p:.3f} s  ({clip.stat().st_size / 1e6 / p:.0f} MB/s)")
+    print(f"provenance inside the audit (best):   {min(inside):.3f} s")
+    print(f"whole audit (best of {a.repeat}):       {wh:.3f} s")
+    print(f"share of provenance in the audit:     {100 * min(inside) / wh:.1f} %  (standalone verify / audit: "
+          f"{100 * p / wh:.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
