@@ -250,3 +250,25 @@ def test_long_curves_are_decimated_but_keep_their_spikes():
     assert min(ys) <= ch["y0"] + 15  # the spike reaches the top of the plot
     xs = [float(p.split(",")[0]) for p in pts]
     assert xs == sorted(xs)
+
+
+def test_provenance_validation_list_actions_and_ai_flag(audited):
+    """The provenance block as c2pa reports it: ai_disclosure, actions, per-part validation
+    entries (failures marked), ingredient codes; explanations are untrusted text."""
+    clip = copy.deepcopy(audited)
+    clip["provenance"] = {
+        "status": "invalid", "ai_disclosure": False, "digital_source_type": "trainedAlgorithmicMedia",
+        "codes": ["assertion.bmffHash.mismatch"],
+        "actions": [{"action": "c2pa.created", "software_agent": "Sora", "when": None}],
+        "ingredients": [{"title": "ref.jpg", "relationship": "inputTo", "status": "invalid",
+                         "codes": ["signingCredential.expired"]}],
+        "validation": {"active": [{"code": "assertion.bmffHash.mismatch", "kind": "failure",
+                                   "explanation": "hash mismatch " + XSS, "url": "self#jumbf=/c2pa/x"}],
+                       "ingredients": [{"code": "signingCredential.expired", "kind": "failure", "explanation": "old"}]}}
+    page = html.render(run_of([clip]))
+    assert re.search(r"<th>AI disclosure</th><td>no</td>", page)  # the block's own flag wins
+    assert "<td>c2pa.created</td><td>Sora</td>" in page
+    assert "<td>signingCredential.expired</td></tr>" in page  # ingredient codes column
+    assert re.search(r'<td>active</td><td><code>assertion.bmffHash.mismatch</code></td><td class="s-fail">failure</td>', page)
+    assert re.search(r"<td>ingredients</td><td><code>signingCredential.expired</code>", page)
+    assert "hash mismatch &lt;script&gt;" in page and page.count("<script") == 1

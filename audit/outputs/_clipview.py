@@ -88,23 +88,38 @@ def provenance_view(p: Any) -> dict | None:
     if not isinstance(p, dict):
         return None
     rows = [(k, show(p.get(k))) for k in PROVENANCE_KEYS if k in p]
-    dst = p.get("digital_source_type")
-    ai = None if dst is None else any(str(dst).endswith(s) for s in AI_SOURCE_TYPES)
+    ai = p.get("ai_disclosure")
+    if not isinstance(ai, bool):
+        dst = p.get("digital_source_type")
+        ai = None if dst is None else any(str(dst).endswith(s) for s in AI_SOURCE_TYPES)
     rows.insert(1, ("AI disclosure", "yes" if ai else ("no" if ai is False else "—")))
-    rows += [(k, show(v)) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in ("codes", "ingredients")]
+    listed = {"codes", "ingredients", "validation", "actions", "ai_disclosure"}
+    rows += [(k, show(v)) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in listed]
     codes = []
-    for code in p.get("codes") or []:
-        if isinstance(code, dict):
-            codes.append({"code": code.get("code", ""), "explanation": code.get("explanation", ""),
-                          "where": code.get("url", code.get("where", ""))})
-        else:
-            codes.append({"code": str(code), "explanation": "", "where": ""})
+    validation = p.get("validation")
+    if isinstance(validation, dict):  # c2pa's own status list, verbatim, per manifest part
+        for part, items in validation.items():
+            for code in items if isinstance(items, list) else []:
+                if isinstance(code, dict):
+                    codes.append({"part": part, "code": code.get("code", ""), "kind": code.get("kind", ""),
+                                  "explanation": code.get("explanation", ""), "where": code.get("url", "")})
+    if not codes:
+        for code in p.get("codes") or []:
+            if isinstance(code, dict):
+                codes.append({"part": "", "code": code.get("code", ""), "kind": code.get("kind", ""),
+                              "explanation": code.get("explanation", ""), "where": code.get("url", code.get("where", ""))})
+            else:
+                codes.append({"part": "", "code": str(code), "kind": "", "explanation": "", "where": ""})
     ingredients = []
     for ing in p.get("ingredients") or []:
         if isinstance(ing, dict):
             ingredients.append({"title": show(ing.get("title")), "relationship": show(ing.get("relationship")),
-                                "status": show(ing.get("status"))})
-    return {"status": p.get("status") or "unknown", "rows": rows, "codes": codes, "ingredients": ingredients}
+                                "status": show(ing.get("status")),
+                                "codes": ", ".join(map(str, ing.get("codes") or []))})
+    actions = [{"action": show(a.get("action")), "agent": show(a.get("software_agent") or a.get("softwareAgent")),
+                "when": show(a.get("when"))} for a in p.get("actions") or [] if isinstance(a, dict)]
+    return {"status": p.get("status") or "unknown", "rows": rows, "codes": codes, "ingredients": ingredients,
+            "actions": actions, "summary_codes": [str(c) for c in p.get("codes") or [] if not isinstance(c, dict)]}
 
 
 def _ranges(v: Any) -> list[list[float]]:
