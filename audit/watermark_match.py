@@ -26,6 +26,11 @@ import numpy as np
 
 from .errors import InputError
 
+# Smallest template height (px) searched at half resolution; smaller ones are searched at full.
+MIN_COARSE_PX = 5
+# How far (full-resolution px) around a coarse candidate the fine search looks.
+REFINE_PX = 3
+
 
 class TemplateError(InputError):
     code = "runtime.watermark_template_unreadable"
@@ -89,10 +94,11 @@ def _scaled(bgra: np.ndarray, index: int, height: int, blur_px: float) -> Scaled
 
 
 class TemplateBank:
-    """Every template at every scale for one frame size (match pixels).
+    """Every template at every scale for one frame size (match pixels), plus a half-resolution
+    copy of the scales big enough to survive halving (the coarse level of the search).
 
-    ``heights`` are the mark heights searched, geometric from ``min_height`` to ``max_height``
-    (shares of the frame's short side) in steps of ``scale_step``.
+    Heights searched are geometric from ``min_height`` to ``max_height`` (shares of the frame's
+    short side) in steps of ``scale_step``.
     """
 
     def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *, min_height: float,
@@ -104,11 +110,18 @@ class TemplateBank:
         heights = sorted({int(round(lo * scale_step**i)) for i in range(n)})
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
+        self.half: dict[int, ScaledTemplate] = {}   # scale index -> its half-resolution copy
         for ti, bgra in enumerate(templates):
             for h in heights:
                 st = _scaled(bgra, ti, h, blur_px)
-                if st is not None and st.height <= H and st.width <= W:
-                    self.scales.append(st)
+                if st is None or st.height > H or st.width > W:
+                    continue
+                self.scales.append(st)
+                if h >= 2 * MIN_COARSE_PX:
+                    # the blur is halved too: the coarse level is the fine one seen from twice as far
+                    half = _scaled(bgra, ti, h // 2, blur_px / 2)
+                    if half is not None:
+                        self.half[len(self.scales) - 1] = half
 
     def __len__(self) -> int:
         return len(self.scales)
@@ -168,13 +181,41 @@ def search(fg: FrameGradients, bank: TemplateBank, indices=None, roi=None) -> Ma
     return best
 
 
-def coarse_to_fine(fg: FrameGradients, bank: TemplateBank) -> Match | None:
-    """Every other scale of each template, then the neighbours of the best one."""
-    coarse = [i for i, st in enumerate(bank.scales) if i % 2 == 0 or i == len(bank.scales) - 1]
-    best = search(fg, bank, coarse)
-    if best is None:
-        return None
-    t = bank.scales[best.scale].template
-    near = [i for i in (best.scale - 1, best.scale + 1) if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
-    refined = search(fg, bank, near)
-    return refined if refined is not None and refined.score > best.score else best
+def half_level(fg: FrameGradients) -> FrameGradients:
+    """The gradient field at half resolution (area-averaged), for the coarse search."""
+    h, w = fg.gx.shape
+    size = (max(8, w // 2), max(8, h // 2))
+    return FrameGradients(cv2.resize(fg.gx, size, interpolation=cv2.INTER_AREA),
+                          cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
+
+
+def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) -> Match | None:
+    """Search every scale cheaply, then verify the best few at full resolution.
+
+    Every other scale is tried: on the half-resolution field when the bank has a half copy
+    of it (4x fewer pixels, 4x smaller template), else at full resolution (the small scales,
+    cheap anyway). The ``candidates`` best (scale, position) are then re-scored at full
+    resolution, near their position, at their scale and its two neighbours."""
+    coarse = [i for i in range(len(bank.scales)) if i % 2 == 0 or i == len(bank.scales) - 1]
+    half = half_level(fg) if bank.half else None
+    found: list[Match] = []
+    for i in coarse:
+        st = bank.scales[i]
+        if i in bank.half and half is not None:
+            m = half.best(bank.half[i], i)
+            if m is not None:
+                found.append(Match(m.score, 2 * m.x, 2 * m.y, st.width, st.height, i))
+        else:
+            m = fg.best(st, i)
+            if m is not None:
+                found.append(m)
+    best = None
+    for c in sorted(found, key=lambda m: -m.score)[:candidates]:
+        t = bank.scales[c.scale].template
+        near = [i for i in (c.scale - 1, c.scale, c.scale + 1)
+                if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
+        r = REFINE_PX
+        m = search(fg, bank, near, roi=(c.x - r, c.y - r, c.x + r, c.y + r))
+        if m is not None and (best is None or m.score > best.score):
+            best = m
+    return best

@@ -167,3 +167,24 @@ def test_cli_fixture_with_template_and_bad_template(tmp_path):
     r = run_cli("check", str(FIXTURES / "clips" / "marked.mp4"), "--watermark-template", str(bad), "-q",
                 "--report", str(tmp_path / "b"))
     assert r.returncode == 2 and "bad.png" in r.stderr
+
+
+def test_gaps_and_coverage_from_samples():
+    from audit.detectors.watermark import Sample, _gaps, _spans
+
+    seen = [True, True, False, False, False, True, None, None, True, False]
+    samples = [Sample(0.2 * i, s) for i, s in enumerate(seen)]
+    spans = _spans(samples, 2.0)
+    assert spans[0] == (0.0, 0.1) and spans[-1] == (pytest.approx(1.7), 2.0)
+    # a run of misses is a gap (half-way to the neighbouring sightings); undecided samples are
+    # not evidence of absence; a single miss at the end is shorter than min_gap_s
+    assert _gaps(samples, spans, 0.5) == [[0.3, 0.9]]
+    assert _gaps(samples, spans, 0.2) == [[0.3, 0.9], [1.7, 2.0]]
+
+
+def test_sampling_follows_presentation_times_on_vfr(clips):
+    path, info = clips("vfr", seed=7, seconds=3.0, vfr=True, camera=PAN, mark=MarkSpec(opacity=0.5))
+    w = audit(path)["watermark"]
+    assert abs(w["frames_analysed"] - 3.0 * w["sample_fps"]) <= 1
+    ts = [t for t, *_ in w["track"]]
+    assert all(0.15 <= b - a <= 0.3 for a, b in zip(ts, ts[1:]))  # ~1/5 s apart, jitter of one frame

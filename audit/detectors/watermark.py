@@ -20,6 +20,7 @@ the time half-way to its neighbours) and ``gaps`` (stretches without it, at leas
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -89,6 +90,7 @@ class WatermarkDetector(Detector):
         self.lock: int | None = None
         self.misses = 0
         self._hw = (0, 0)
+        self.recent: deque = deque(maxlen=max(1, int(self.pol["accumulate"])))
 
     # -- sampling -----------------------------------------------------------------------------
 
@@ -119,13 +121,35 @@ class WatermarkDetector(Detector):
             self.bank = TemplateBank(self.templates, fg.gx.shape, min_height=p["min_height"],
                                      max_height=p["max_height"], scale_step=p["scale_step"], blur_px=p["blur_px"])
         self._hw = fg.gx.shape
+        self.recent.append((fg.gx, fg.gy))
         m = self._match(fg)
-        if m is not None and m.score >= self.pol["detect_score"] or self._tracked(m):
+        if not self._accepted(m):
+            m = self._accumulated(fg) or m
+        if self._accepted(m):
             self.lock, self.last, self.misses = m.scale, m, 0
             self.samples.append(Sample(t, True, round(m.score, 4), _display(m, to_display)))
         else:
             self.misses += 1
             self.samples.append(Sample(t, False, round(m.score, 4) if m else None))
+
+    def _accepted(self, m) -> bool:
+        return m is not None and (m.score >= self.pol["detect_score"] or self._tracked(m))
+
+    def _accumulated(self, fg: FrameGradients):
+        """Once the mark has been seen: the gradients of the last few analysed frames averaged.
+        Over moving content the background averages out while a mark that holds still does not,
+        so a faint mark over busy content is found where one frame is not enough. It must
+        still be visible in this frame (``verify_score`` at the same place), or a mark that just
+        jumped would be reported where it was."""
+        if self.lock is None or len(self.recent) < 2:
+            return None
+        n = len(self.recent)
+        acc = FrameGradients(sum(g[0] for g in self.recent) / n, sum(g[1] for g in self.recent) / n)
+        m = self._match(acc)
+        if not self._accepted(m):
+            return None
+        here = fg.best(self.bank.scales[m.scale], m.scale, roi=(m.x, m.y, m.x, m.y))
+        return m if here is not None and here.score >= self.pol["verify_score"] else None
 
     def _tracked(self, m) -> bool:
         """A lower score is enough where the mark just was, at its scale."""
