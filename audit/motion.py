@@ -1,8 +1,8 @@
 """Global motion between consecutive analysis frames, computed once and shared by detectors.
 
-Flicker, camera motion and drift all need "how did the picture move from the previous frame".
-``pair_motion(prev, cur)`` answers it once per frame pair and caches the answer on ``cur`` (in
-``Frame.cache``), so the first detector to ask pays and the others read it.
+Flicker, camera motion and technical checks all need "how did the picture move from the previous
+frame". ``frame_motion(ctx, frame)`` answers it once per frame and caches the answer on the frame
+(in ``Frame.cache``), so the first detector to ask pays and the others read it.
 
 The model is a 4-parameter similarity (translation, uniform scale, rotation) fitted with RANSAC
 (``cv2.estimateAffinePartial2D``) to Shi-Tomasi corners tracked by pyramidal Lucas-Kanade, on a
@@ -99,21 +99,6 @@ def normalised(gray: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(gray, alpha=40.0 / s, beta=128.0 - m * 40.0 / s)
 
 
-def _norm_small(frame) -> np.ndarray:
-    n = frame.cache.get("norm")
-    if n is None:
-        n = frame.cache["norm"] = normalised(small_gray(frame))
-    return n
-
-
-def corners(frame) -> np.ndarray | None:
-    pts = frame.cache.get("corners", False)
-    if pts is False:
-        pts = cv2.goodFeaturesToTrack(_norm_small(frame), mask=None, **_FEATURES)
-        frame.cache["corners"] = pts
-    return pts
-
-
 def frame_motion(ctx, frame):
     """Motion from the previous frame of the clip to ``frame`` (None for the first frame).
 
@@ -136,12 +121,11 @@ class MotionTracker:
         self.side = side
         self.prev_img: np.ndarray | None = None
         self.prev_pts: np.ndarray | None = None
-        self.prev_index = -1
 
     def step(self, frame) -> PairMotion | None:
         img = normalised(small_gray(frame, self.side))
         prev_img, pts = self.prev_img, self.prev_pts
-        self.prev_img, self.prev_index = img, frame.index
+        self.prev_img = img
         if prev_img is None or prev_img.shape != img.shape:
             self.prev_pts = _detect(img)
             return None
@@ -156,17 +140,6 @@ class MotionTracker:
 
 def _detect(img: np.ndarray) -> np.ndarray | None:
     return cv2.goodFeaturesToTrack(img, mask=None, **_FEATURES)
-
-
-def pair_motion(prev, cur) -> PairMotion:
-    """Similarity transform from ``prev`` to ``cur`` (cached on ``cur``), for callers that hold
-    two frames of their own rather than the clip's sequence."""
-    key = ("motion", prev.index)
-    m = cur.cache.get(key)
-    if m is None:
-        m, _ = _estimate(_norm_small(prev), _norm_small(cur), corners(prev))
-        cur.cache[key] = m
-    return m
 
 
 def _failed(n: int) -> PairMotion:
