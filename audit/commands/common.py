@@ -82,6 +82,28 @@ def output_modules() -> list:
     return sorted(mods, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
 
 
+def serve_until_stopped(server, where: str, banner: str) -> None:
+    """Start ``server`` (``start() -> url``, ``stop()``), print ``banner`` and its URL, and block
+    until Ctrl-C or SIGTERM; then stop it. A port that cannot be bound is a usage error."""
+    import signal
+    import threading
+
+    from ..errors import UsageError
+
+    try:
+        url = server.start()
+    except OSError as e:
+        raise UsageError(f"cannot listen on {where} ({e})") from None
+    print(f"{banner} {url}  (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+
+
 def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 

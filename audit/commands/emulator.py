@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 
 def register(sub) -> None:
@@ -30,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from ..errors import UsageError
+    from .common import serve_until_stopped
     from ..sora.emulator import Emulator, EmulatorSettings
 
     key = None
@@ -42,17 +41,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--webhook-url needs a secret in ${args.webhook_secret_env}")
     emu = Emulator(EmulatorSettings(job_seconds=args.job_seconds, api_key=key, strict=args.strict, fps=args.fps,
                                     webhook_url=args.webhook_url, webhook_secret=secret), port=args.port)
-    try:
-        url = emu.start()
-    except OSError as e:
-        raise UsageError(f"cannot listen on 127.0.0.1:{args.port} ({e})") from None
-    print(f"sora-audit emulator serving {url}  (Ctrl-C to stop)", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    emu.stop()
+    serve_until_stopped(emu, f"127.0.0.1:{args.port}", "sora-audit emulator serving")
     print(f"stopped; counts: {emu.counts}", file=sys.stderr)
     return 0

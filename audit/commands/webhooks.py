@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 
@@ -38,6 +36,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
+    from .common import serve_until_stopped
     from ..pipeline import AuditOptions
     from ..policy import load_policy
     from ..sora.client import VideosClient
@@ -66,18 +65,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{event.get('type')} {event.get('data', {}).get('id')}: wrote {out}", flush=True)
 
     recv = WebhookReceiver(secret, on_event, host=args.host, port=args.port)
-    try:
-        url = recv.start()
-    except OSError as e:
-        raise UsageError(f"cannot listen on {args.host}:{args.port} ({e})") from None
-    print(f"sora-audit webhooks: listening on {url}  (Ctrl-C to stop)", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    recv.stop()
+    serve_until_stopped(recv, f"{args.host}:{args.port}", "sora-audit webhooks: listening on")
     client.close()
     store.close()
     print(f"stopped; {recv.stats}", file=sys.stderr)
