@@ -2,6 +2,8 @@
 
 Works on clips (MP4, MOV, M4V) and images (JPEG, PNG, WebP). The JSON (``--json FILE``) is
 ``{"items": [{"path": ..., "provenance": {<the block of `check`>}, "findings": [...]}]}``.
+With ``--fragment FILE`` (repeated), the one PATH is a fragmented MP4's init segment and the
+files its fragments, verified together (``audit.provenance.verify_fragmented``).
 Exit 0: every file read (whatever its status, except invalid); 1: a manifest is invalid
 (altered after signing); 3: a file or manifest could not be read and none is invalid.
 """
@@ -19,7 +21,7 @@ from .. import contract
 from ..errors import UsageError
 from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
-from ..provenance import INVALID, ERROR, findings_for, verify
+from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
 from .common import add_trust_options, trust_from_args
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -37,7 +39,8 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="write {\"items\": [{\"path\", \"provenance\", \"findings\"}]} here")
     p.add_argument("--policy", metavar="FILE", help="TOML policy ([provenance] section: trust files, allow-lists)")
     p.add_argument("--fragment", metavar="FILE", action="append", default=[],
-                   help="a fragment of a fragmented MP4 whose init segment is the one PATH; repeatable, in order")
+                   help="a fragment (media segment) of a fragmented MP4 whose init segment is the one PATH; "
+                   "repeatable, in playback order: the init segment and its fragments are verified together")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary; exit code and --json only")
     add_trust_options(p)
     p.set_defaults(func=run)
@@ -92,6 +95,13 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
         codes = ", ".join(i["codes"]) or "no failure"
         console.print(f"  ingredient   {e(i.get('title'))} ({e(i.get('relationship'))}): {i['status']}, {escape(codes)}")
     console.print(f"  failures     {escape(', '.join(b['codes'])) if b['codes'] else 'none'}")
+    if b.get("fragment_mode"):
+        console.print(f"  fragments    {len(b['fragments'])} ({b['fragment_mode']})")
+        for fr in b["fragments"]:
+            own = f": {fr['status']}, {', '.join(fr['codes']) or 'no failure'}" if fr.get("status") else ""
+            console.print(f"    {escape(fr['path'])} (sequence {fr.get('sequence')}){escape(own)}")
+    if b.get("note") and b["note"] != NO_TRUST:  # (NO_TRUST is a finding's message too)
+        console.print(f"  note         {e(b.get('note'))}")
     trust = "configured (" + ", ".join(b["trust"]["sources"]) + ")" if b["trust"]["configured"] else "none configured"
     console.print(f"  trust        {escape(trust)}")
     for f in findings:
