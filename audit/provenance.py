@@ -488,10 +488,15 @@ def _dedup(seq: Iterable[str]) -> list[str]:
 
 
 def _block(reader, trust: TrustConfig | None) -> dict[str, Any]:
-    state = reader.get_validation_state()
-    results = reader.get_validation_results() or {}
-    store = json.loads(reader.json())
-    manifest = reader.get_active_manifest() or {}
+    return block_from(reader.get_validation_state(), reader.get_validation_results() or {},
+                      json.loads(reader.json()), reader.get_active_manifest() or {}, trust)
+
+
+def block_from(state: str | None, results: dict, store: dict, manifest: dict,
+               trust: TrustConfig | None) -> dict[str, Any]:
+    """The block from what c2pa's Reader returns: ``get_validation_state()``,
+    ``get_validation_results()``, ``json()`` (parsed) and ``get_active_manifest()``. Kept apart
+    from the reading so recorded results of real files can be checked against our status logic."""
     active = results.get("activeManifest") or {}
     fail_codes = _dedup(it.get("code") for it in active.get("failure") or [])
     ok_codes = _dedup(it.get("code") for it in active.get("success") or [])
