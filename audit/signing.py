@@ -33,7 +33,8 @@ EXPIRING_S = 3   # lifetime, in seconds from creation, of an "expired" test leaf
 C2PA_CLAIM_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
 
 _MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".jpg": "image/jpeg",
-         ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+         ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+         ".m4s": "video/mp4", ".cmfv": "video/mp4"}  # DASH/CMAF segments (init segments too)
 
 
 def mime_of(path: str | Path) -> str:

@@ -1,6 +1,6 @@
 """A fragmented MP4 given as an init segment plus fragment files, verified together.
 
-Fixture: fixtures/c2pa/fragmented/ (init.mp4 + frag1..3.m4s), made by
+Fixture: fixtures/c2pa/fragmented/ (init.m4s + frag1..3.m4s), made by
 ``fixtures/gen_provenance.py``: clean_pan re-encoded with a keyframe every 16 frames, written as a
 fragmented MP4, signed whole with the TEST-ONLY chain, then cut at its moof boxes.
 """
@@ -21,7 +21,7 @@ from conftest import run_cli
 from test_provenance import C2PA_DIR, ROOT_PEM, SIGNED, boxes, finding_codes, own_trust
 
 FRAG_DIR = C2PA_DIR / "fragmented"
-INIT = FRAG_DIR / "init.mp4"
+INIT = FRAG_DIR / "init.m4s"  # ffmpeg's DASH naming
 FRAGS = [FRAG_DIR / f"frag{k}.m4s" for k in (1, 2, 3)]
 
 
