@@ -12,6 +12,13 @@ overlay is reported (the rule that keeps a static clean shot clean). Otherwise c
 textured pixels are gathered into blobs; a blob is an overlay candidate when it is small
 (at most ``max_area`` of the frame), dense, and holds edges of several orientations (a
 horizontal edge under a horizontal pan also stays put, but it has one orientation).
+
+Fixed in the frame is not enough where the scene itself barely moves: near the centre of a
+zoom, and along edges that slide along themselves (radial edges under a zoom), scenery is as
+fixed as an overlay. So the frames of the window are also aligned on the scene's global
+motion (``audit.motion``'s shared estimate, composed between analysed frames) and a pixel
+that is just as consistent in the scene is not an overlay's; a blob must also have moving
+surroundings. A window across a cut or a failed motion estimate is undecidable.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import cv2
 import numpy as np
 
 BORDER_PX = 3
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
 @dataclass(frozen=True)
@@ -53,26 +61,40 @@ class FixedOverlayFinder:
     state of the window that ends at that frame (``None`` until the window is full)."""
 
     def __init__(self, *, window: int, min_grad: float, consistency: float, static_share: float,
-                 max_area: float, min_orientation: float):
+                 max_area: float, min_orientation: float, ring_static: float = 0.2):
         self.window = max(3, int(window))
         self.min_grad = min_grad
         self.consistency = consistency
         self.static_share = static_share
         self.max_area = max_area
         self.min_orientation = min_orientation
+        self.ring_static = ring_static
         self._buf: deque = deque(maxlen=self.window)
 
-    def push(self, t: float, gx: np.ndarray, gy: np.ndarray) -> WindowState | None:
-        self._buf.append((t, gx, gy, cv2.magnitude(gx, gy)))
+    def push(self, t: float, gx: np.ndarray, gy: np.ndarray, motion: np.ndarray | None = None) -> WindowState | None:
+        """Add one analysed frame. ``motion``: the 2x3 matrix taking the previous analysed
+        frame's pixels to this one's (the scene's global motion), or None when it is unknown
+        (a cut, a featureless frame): windows spanning it are undecidable."""
+        H, W = gx.shape
+        # Each buffered frame keeps the transform that takes it onto the newest frame.
+        step = np.vstack([motion, [0.0, 0.0, 1.0]]) if motion is not None else None
+        buf = deque(maxlen=self.window)
+        for (bt, bgx, bgy, bmag, T) in self._buf:
+            buf.append((bt, bgx, bgy, bmag, step @ T if (step is not None and T is not None) else None))
+        buf.append((t, gx, gy, cv2.magnitude(gx, gy), np.eye(3)))
+        self._buf = buf
         if len(self._buf) < self.window:
             return None
         times = tuple(b[0] for b in self._buf)
+        k = len(self._buf)
+        if any(b[4] is None for b in self._buf):
+            return WindowState(times[-1], False, 1.0, None)
         sx = sum(b[1] for b in self._buf)
         sy = sum(b[2] for b in self._buf)
-        smag = sum(b[3] for b in self._buf)
-        lo = np.minimum.reduce([b[3] for b in self._buf])
-        hi = np.maximum.reduce([b[3] for b in self._buf])
-        k = len(self._buf)
+        mags = [b[3] for b in self._buf]
+        smag = sum(mags)
+        lo = np.minimum.reduce(mags)
+        hi = np.maximum.reduce(mags)
         mean_mag = smag / k
         cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
         textured = mean_mag > self.min_grad
@@ -89,9 +111,32 @@ class FixedOverlayFinder:
         share = float(fixed.sum()) / n_tex
         if share > self.static_share:
             return WindowState(times[-1], False, share, None)
-        return WindowState(times[-1], True, share, self._blob(fixed, cons, sx / k, sy / k, times))
+        # ... and NOT fixed in the scene: what is fixed in the frame because the scene barely
+        # moves there (the centre of a zoom, an edge sliding along itself: a horizontal edge
+        # under a pan, a radial one under a zoom) is just as consistent once the frames are
+        # aligned on the scene's motion, while an overlay is not.
+        fixed &= ~self._fixed_in_scene(H, W)
+        return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx / k, sy / k, times))
 
-    def _blob(self, fixed, cons, mx, my, times) -> Overlay | None:
+    def _fixed_in_scene(self, H: int, W: int) -> np.ndarray:
+        sx = np.zeros((H, W), np.float32)
+        sy = np.zeros((H, W), np.float32)
+        smag = np.zeros((H, W), np.float32)
+        lo = hi = None
+        for (_, gx, gy, mag, T) in self._buf:
+            A = T[:2]
+            if not np.allclose(A, IDENTITY):
+                gx, gy, mag = (cv2.warpAffine(f, A, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                               for f in (gx, gy, mag))
+            sx += gx
+            sy += gy
+            smag += mag
+            lo = mag if lo is None else np.minimum(lo, mag)
+            hi = mag if hi is None else np.maximum(hi, mag)
+        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
+        return (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+
+    def _blob(self, fixed, textured, cons, mx, my, times) -> Overlay | None:
         H, W = fixed.shape
         # Join an overlay's thin strokes into one blob; isolated coincidences stay specks.
         r = max(2, int(round(min(H, W) * 0.02)))
@@ -109,10 +154,29 @@ class FixedOverlayFinder:
                 continue
             if _orientation_spread(mx[y:y + h, x:x + w][sel], my[y:y + h, x:x + w][sel]) < self.min_orientation:
                 continue
+            if not self._surroundings_move(fixed, textured, labels == i, x, y, w, h):
+                continue
             score = float(cons[y:y + h, x:x + w][sel].mean())
             if best is None or px > best[0]:
                 best = (px, Overlay(round(score, 4), x, y, w, h, times))
         return best[1] if best else None
+
+
+    def _surroundings_move(self, fixed, textured, blob, x, y, w, h) -> bool:
+        """An overlay stays put while the content *around it* moves. Where the content itself
+        barely moves (the centre of a zoom, a slow corner of the scene) a still patch of
+        scenery is fixed too, and so is its neighbourhood: such a blob is not an overlay.
+        Looks at a ring around the blob's box (half its size wide); when the ring has little
+        texture it cannot tell and the blob stands."""
+        H, W = fixed.shape
+        m = max(4, max(w, h) // 2)
+        x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
+        ring = textured[y0:y1, x0:x1] & ~blob[y0:y1, x0:x1]
+        ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
+        n = int(ring.sum())
+        if n < 0.1 * ring.size:
+            return True
+        return float((fixed[y0:y1, x0:x1] & ring).sum()) / n <= self.ring_static
 
 
 def _orientation_spread(gx: np.ndarray, gy: np.ndarray) -> float:

@@ -2,6 +2,7 @@
 """Recall and false positives of the watermark detector on a generated opacity ladder.
 
     python benchmarks/ladder_watermark.py [--seeds 7 8 9] [--seconds 2] [--opacities 0.2 0.25 0.5 1.0]
+        [--methods template template_free] [--cameras pan static] [--per-seed]
 
 For each opacity, camera (pan / static) and scene seed, renders a 320x180 clip with our mark
 (``audit.synth``, ground-truth boxes known) and the same clip without it, audits both with
@@ -80,11 +81,16 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9])
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--opacities", type=float, nargs="+", default=[0.2, 0.25, 0.35, 0.5, 1.0])
+    ap.add_argument("--methods", nargs="+", default=["template", "template_free"],
+                    choices=["template", "template_free"])
+    ap.add_argument("--cameras", nargs="+", default=["pan", "static"], choices=["pan", "static"])
+    ap.add_argument("--per-seed", action="store_true", help="also print each seed's misses")
     a = ap.parse_args()
     rows = defaultdict(lambda: [0, 0, 0, 0])
+    per_seed = defaultdict(lambda: [0, 0, 0, 0])
     with tempfile.TemporaryDirectory() as tmp:
         for seed in a.seeds:
-            for cam in ("pan", "static"):
+            for cam in a.cameras:
                 camera = (CameraSegment("pan_left", 0, a.seconds, 0.15),) if cam == "pan" else ()
                 for op in [0.0, *a.opacities]:
                     spec = ClipSpec(seed=seed, camera=camera, seconds=a.seconds, audio=False,
@@ -92,15 +98,22 @@ def main() -> int:
                     p = Path(tmp) / f"{cam}_{seed}_{op}.mp4"
                     info = render(spec, p)
                     for method, tpls in (("template", (TEMPLATE,)), ("template_free", ())):
+                        if method not in a.methods:
+                            continue
                         r = score(audit_wm(p, tpls), info, method)
-                        row = rows[(method, cam, op)]
-                        for i in range(4):
-                            row[i] += r[i]
+                        for row in (rows[(method, cam, op)], per_seed[(method, cam, op, seed)]):
+                            for i in range(4):
+                                row[i] += r[i]
     print(f"seeds {a.seeds}, {a.seconds:g} s clips, 320x180, mark height 9 % of 180 px")
     print(f"{'method':14} {'camera':7} {'opacity':>7} {'recall':>14} {'false pos':>12}")
     for (method, cam, op), (hits, marked, fp, n) in sorted(rows.items()):
         rec = f"{hits}/{marked} {hits / marked:.3f}" if marked else "-"
         print(f"{method:14} {cam:7} {op:7.2f} {rec:>14} {f'{fp}/{n}':>12}")
+    if a.per_seed:
+        print("per seed (only rows with a miss or a false positive):")
+        for (method, cam, op, seed), (hits, marked, fp, n) in sorted(per_seed.items()):
+            if hits < marked or fp:
+                print(f"{method:14} {cam:7} {op:7.2f} seed {seed:3d}  recall {hits}/{marked}  false pos {fp}/{n}")
     return 0
 
 

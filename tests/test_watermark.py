@@ -105,6 +105,29 @@ def test_template_free_silent_on_clean_clips(clips, name, kw):
         assert w["undecidable_s"] > 1.5  # a static shot: said so, not guessed
 
 
+@pytest.mark.parametrize("seed, kind, cut", [(7, "zoom_in", 1.0), (10, "zoom_out", None)])
+def test_template_free_silent_at_the_centre_of_a_zoom(clips, seed, kind, cut):
+    """Scenery near a zoom's centre barely moves (and edges pointing at the centre slide along
+    themselves): fixed in the frame, but also fixed in the scene, so not an overlay. Both clips
+    used to get a phantom overlay at the centre and a watermark.partial warning."""
+    path, _ = clips(f"clean_{kind}_{seed}_{cut}", seed=seed, seconds=3.0, cut_at=cut,
+                    camera=(CameraSegment(kind, 0.0, 3.0, 0.3),))
+    r = audit(path, templates=())
+    w = r["watermark"]
+    assert w["method"] == "template_free" and w["present"] is False and w["track"] == []
+    assert [f["code"] for f in r["findings"] if f["category"] == "watermark"] == []
+
+
+def test_template_free_finds_mark_on_zoom_with_cut(clips):
+    path, info = clips("zoom_cut_0.5", seed=8, seconds=3.0, cut_at=1.5, mark=MarkSpec(opacity=0.5),
+                       camera=(CameraSegment("zoom_in", 0.0, 3.0, 0.3),))
+    w = audit(path, templates=())["watermark"]
+    assert w["present"] is True and w["coverage"] >= 0.8
+    for t, x, y, bw, bh in w["track"]:
+        tx, ty, tw, th = truth_at(info, t)
+        assert x < tx + tw and tx < x + bw and y < ty + th and ty < y + bh, (t, x, y, bw, bh, tx, ty)
+
+
 def test_gap_reported_as_partial_with_its_range(clips):
     path, _ = clips("gap", seed=7, seconds=5.0, camera=PAN, mark=MarkSpec(opacity=0.5, gaps=((1.0, 4.0),)))
     r = audit(path)

@@ -26,8 +26,10 @@ from pathlib import Path
 from statistics import median
 
 import cv2
+import numpy as np
 
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
+from ..motion import frame_motion, scale_matrix, small_gray
 from ..watermark_free import FixedOverlayFinder
 from ..watermark_match import (FrameGradients, TemplateBank, TemplateError, coarse_to_fine, gradients,
                                load_template, search)
@@ -91,12 +93,16 @@ class WatermarkDetector(Detector):
         self.misses = 0
         self._hw = (0, 0)
         self.recent: deque = deque(maxlen=max(1, int(self.pol["accumulate"])))
+        self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
+        self._motion_w = 0
 
     # -- sampling -----------------------------------------------------------------------------
 
     def feed(self, frame) -> None:
         if self.method is None:
             return
+        if self.method == "template_free":
+            self._follow_scene(frame)
         if self.next_t is not None and frame.t < self.next_t - 1e-6:
             return
         if self.next_t is None:
@@ -176,6 +182,19 @@ class WatermarkDetector(Detector):
             return search(fg, bank, near)
         return coarse_to_fine(fg, bank)
 
+    def _follow_scene(self, frame) -> None:
+        """The scene's global motion since the last analysed frame (the shared per-frame
+        estimate of ``audit.motion``, composed), in the motion estimate's pixels."""
+        m = frame_motion(self.ctx, frame)
+        if m is None:
+            return
+        if not m.ok:
+            self.scene_motion = None
+            return
+        if self.scene_motion is not None:
+            self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
+        self._motion_w = small_gray(frame).shape[1]
+
     def _feed_free(self, t: float, gx, gy, to_display: float) -> None:
         p = self.pol
         if self.free is None:
@@ -184,7 +203,11 @@ class WatermarkDetector(Detector):
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
         self.samples.append(Sample(t, None))
-        state = self.free.push(t, gx, gy)
+        motion = None
+        if self.scene_motion is not None and self._motion_w:
+            motion = scale_matrix(self.scene_motion[:2], gx.shape[1] / self._motion_w)
+        self.scene_motion = np.eye(3)
+        state = self.free.push(t, gx, gy, motion)
         if state is None:
             return
         for s in self.samples[-self.free.window:]:  # the samples this window spans
