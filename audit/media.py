@@ -77,12 +77,12 @@ class Frame:
 
     __slots__ = ("index", "t", "bgr", "scale", "_gray", "cache")
 
-    def __init__(self, index: int, t: float, bgr: np.ndarray, scale: float):
+    def __init__(self, index: int, t: float, bgr: np.ndarray, scale: float, gray: np.ndarray | None = None):
         self.index = index
         self.t = t
         self.bgr = bgr
         self.scale = scale
-        self._gray = None
+        self._gray = gray
         self.cache: dict = {}
 
     @property
@@ -97,11 +97,18 @@ class Frame:
 _YUV420 = ("yuv420p", "yuvj420p")
 
 
-def _to_bgr(vf, aw: int, ah: int) -> np.ndarray:
-    """The frame as BGR at (aw, ah). For 4:2:0 frames (nearly every H.264/HEVC clip) each plane
-    is area-downscaled by OpenCV and converted once at the small size: OpenCV releases the GIL,
-    so this overlaps the decoder's threads and costs almost nothing next to decoding (see
-    benchmarks/bench_pipeline.py). Other formats go through swscale."""
+# OpenCV's I420 -> BGR conversion is BT.601 video range, so the grey of its output
+# (0.299 R + 0.587 G + 0.114 B) is the luma plane stretched from [16, 235] to [0, 255].
+_Y_ALPHA = 255.0 / 219.0
+_Y_BETA = -16.0 * 255.0 / 219.0
+
+
+def _to_bgr(vf, aw: int, ah: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The frame as BGR at (aw, ah), and its grey copy when it comes for free. For 4:2:0 frames
+    (nearly every H.264/HEVC clip) each plane is area-downscaled by OpenCV and converted once
+    at the small size: OpenCV releases the GIL, so this overlaps the decoder's threads and
+    costs little next to decoding (see benchmarks/bench_pipeline.py); the grey copy is the
+    downscaled luma plane (no second conversion). Other formats go through swscale."""
     if vf.format.name in _YUV420 and vf.width % 2 == 0 and vf.height % 2 == 0:
         import cv2
 
@@ -117,8 +124,10 @@ def _to_bgr(vf, aw: int, ah: int) -> np.ndarray:
                 dst[...] = a
             else:
                 cv2.resize(a, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_AREA)
-        return cv2.cvtColor(buf.reshape(ah * 3 // 2, aw), cv2.COLOR_YUV2BGR_I420)
-    return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
+        bgr = cv2.cvtColor(buf.reshape(ah * 3 // 2, aw), cv2.COLOR_YUV2BGR_I420)
+        gray = cv2.convertScaleAbs(views[0], alpha=_Y_ALPHA, beta=_Y_BETA)
+        return bgr, gray
+    return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA"), None
 
 
 def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -189,14 +198,15 @@ class ClipReader:
                         aw, ah = analysis_size(vf.width, vf.height, max_side)
                         scale = vf.width / aw
                     t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
-                    img = _to_bgr(vf, aw, ah)
+                    img, gray = _to_bgr(vf, aw, ah)
                     if self.rotation:
                         img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
+                        gray = None
                     if prev_t is not None:
                         self._deltas.append(t - prev_t)
                     prev_t = t
                     self.last_t = t
-                    yield Frame(self.decoded_frames, t, img, scale)
+                    yield Frame(self.decoded_frames, t, img, scale, gray)
                     self.decoded_frames += 1
         except (av.error.FFmpegError, ValueError) as e:
             self.decode_error = f"decoding stopped after {self.decoded_frames} frames: {e}"

@@ -49,45 +49,46 @@ IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float64)
 
 
 def small_size(w: int, h: int, side: int) -> tuple[int, int]:
-    """About ``side`` px on the long side, by an integer factor of (w, h): area-averaging by an
-    integer factor is OpenCV's fast path (several times faster than an arbitrary ratio)."""
-    f = max(1, int(round(max(w, h) / side)))
+    """About ``side`` px on the long side, by a power-of-two factor of (w, h) (the nearest in
+    log scale): each copy is made by halving the next larger one, and area-averaging by exactly
+    2 is OpenCV's fast path (an arbitrary factor costs several times more)."""
+    f = _factor(w, h, side)
     return max(8, w // f), max(8, h // f)
 
 
+def _factor(w: int, h: int, side: int) -> int:
+    f = 1
+    while max(w, h) / (f * 2) >= side / 1.4142 and min(w, h) // (f * 2) >= 8:
+        f *= 2
+    return f
+
+
+def _halved(frame, kind: str, f: int) -> np.ndarray:
+    """``kind`` ("gray" or "bgr") copy of the frame reduced by ``f`` (a power of two), each
+    level made from the one above it and cached on the frame."""
+    key = (kind, f)
+    img = frame.cache.get(key)
+    if img is None:
+        if f == 1:
+            img = frame.gray if kind == "gray" else frame.bgr
+        else:
+            up = _halved(frame, kind, f // 2)
+            h, w = up.shape[:2]
+            img = cv2.resize(up, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        frame.cache[key] = img
+    return img
+
+
 def small_gray(frame, side: int = MOTION_SIDE) -> np.ndarray:
-    """Grey copy of ``frame`` at ``side`` px on the long side (uint8), cached on the frame."""
-    key = ("gray", side)
-    g = frame.cache.get(key)
-    if g is None:
-        h, w = frame.bgr.shape[:2]
-        size = small_size(w, h, side)
-        g = frame.gray if size == (w, h) else cv2.resize(frame.gray, size, interpolation=cv2.INTER_AREA)
-        frame.cache[key] = g
-    return g
+    """Grey copy of ``frame`` at about ``side`` px on the long side (uint8), cached on the frame."""
+    h, w = frame.bgr.shape[:2]
+    return _halved(frame, "gray", _factor(w, h, side))
 
 
 def small_bgr(frame, side: int) -> np.ndarray:
-    """Colour copy at about ``side`` px, made from the motion model's copy when that is a
-    multiple of it (one small resize instead of another pass over the analysis frame)."""
-    key = ("bgr", side)
-    g = frame.cache.get(key)
-    if g is None:
-        h, w = frame.bgr.shape[:2]
-        size = small_size(w, h, side)
-        mid = small_size(w, h, MOTION_SIDE)
-        if size == (w, h):
-            g = frame.bgr
-        elif side < MOTION_SIDE and mid != (w, h):
-            base = frame.cache.get(("bgr", MOTION_SIDE))
-            if base is None:
-                base = frame.cache[("bgr", MOTION_SIDE)] = cv2.resize(frame.bgr, mid, interpolation=cv2.INTER_AREA)
-            size = small_size(*mid, side)
-            g = cv2.resize(base, size, interpolation=cv2.INTER_AREA) if size != mid else base
-        else:
-            g = cv2.resize(frame.bgr, size, interpolation=cv2.INTER_AREA)
-        frame.cache[key] = g
-    return g
+    """Colour copy of ``frame`` at about ``side`` px on the long side, cached on the frame."""
+    h, w = frame.bgr.shape[:2]
+    return _halved(frame, "bgr", _factor(w, h, side))
 
 
 def normalised(gray: np.ndarray) -> np.ndarray:
