@@ -20,7 +20,7 @@ import numpy as np
 
 MOTION_SIDE = 160
 _FEATURES = dict(maxCorners=80, qualityLevel=0.01, minDistance=7, blockSize=5)
-_LK = dict(winSize=(13, 13), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_LK = dict(winSize=(9, 9), maxLevel=2, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,12 @@ def _estimate(g0: np.ndarray, g1: np.ndarray, p0) -> tuple[PairMotion, np.ndarra
     inl = inl.ravel().astype(bool)
     k = int(inl.sum())
     proj = a[inl] @ M[:, :2].T + M[:, 2]
-    resid = float(np.median(np.linalg.norm(proj - b[inl], axis=1))) if k else 0.0
+    if k:
+        e = proj - b[inl]
+        r = np.sqrt((e * e).sum(axis=1))
+        resid = float(np.partition(r, k // 2)[k // 2])  # median (np.median costs ~20x more here)
+    else:
+        resid = 0.0
     scale = float(np.hypot(M[0, 0], M[1, 0]))
     angle = float(np.degrees(np.arctan2(M[1, 0], M[0, 0])))
     c = np.array([w / 2.0, h / 2.0])
