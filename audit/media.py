@@ -68,34 +68,105 @@ class MediaInfo:
 
 
 class Frame:
-    """One analysis frame: ``bgr`` (H x W x 3 uint8) at the analysis size, ``t`` in seconds.
+    """One analysis frame at the analysis size, ``t`` in seconds.
 
+    ``bgr`` (H x W x 3 uint8) and ``gray`` (H x W uint8) are made on first use and shared by
+    every detector; ``bgr_at(f)`` / ``gray_at(f)`` are copies reduced by a power of two ``f``,
+    also made once. A decoded 4:2:0 frame keeps its (downscaled) Y, U, V planes, so a reduced
+    colour copy is converted from reduced planes and the grey copies are the luma plane: no
+    detector pays for a full-size colour conversion it does not use.
     ``scale`` maps analysis pixels back to displayed pixels (display width / analysis width).
-    ``gray`` is computed on first use and shared by every detector. ``cache`` lets detectors
-    share per-frame work (e.g. the global motion estimate) instead of computing it twice.
+    ``cache`` lets detectors share per-frame work (e.g. the global motion estimate).
     """
 
-    __slots__ = ("index", "t", "bgr", "scale", "_gray", "cache")
+    __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache")
 
-    def __init__(self, index: int, t: float, bgr: np.ndarray, scale: float, gray: np.ndarray | None = None):
+    def __init__(self, index: int, t: float, bgr: np.ndarray | None, scale: float,
+                 gray: np.ndarray | None = None, i420: np.ndarray | None = None):
         self.index = index
         self.t = t
-        self.bgr = bgr
         self.scale = scale
+        self._bgr = bgr
         self._gray = gray
+        self._i420 = i420  # (H * 3 / 2) x W: the I420 layout OpenCV converts from
+        if bgr is not None:
+            self.height, self.width = bgr.shape[:2]
+        else:
+            self.height, self.width = i420.shape[0] * 2 // 3, i420.shape[1]
         self.cache: dict = {}
+
+    @property
+    def bgr(self) -> np.ndarray:
+        if self._bgr is None:
+            import cv2
+
+            self._bgr = cv2.cvtColor(self._i420, cv2.COLOR_YUV2BGR_I420)
+        return self._bgr
 
     @property
     def gray(self) -> np.ndarray:
         if self._gray is None:
             import cv2
 
-            self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+            if self._i420 is not None:
+                self._gray = cv2.convertScaleAbs(self._i420[: self.height], alpha=_Y_ALPHA, beta=_Y_BETA)
+            else:
+                self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
         return self._gray
+
+    def gray_at(self, f: int) -> np.ndarray:
+        """Grey copy reduced by ``f`` (1, 2, 4, ...), each level halved from the one above."""
+        if f == 1:
+            return self.gray
+        key = ("gray", f)
+        img = self.cache.get(key)
+        if img is None:
+            img = self.cache[key] = _halve(self.gray_at(f // 2))
+        return img
+
+    def bgr_at(self, f: int) -> np.ndarray:
+        """Colour copy reduced by ``f`` (1, 2, 4, ...). Level 2 of a 4:2:0 frame is converted
+        from its halved planes (a quarter of the full conversion); other levels are halved."""
+        if f == 1:
+            return self.bgr
+        key = ("bgr", f)
+        img = self.cache.get(key)
+        if img is None:
+            if f == 2 and self._bgr is None and self._i420 is not None and self.width % 4 == 0 \
+                    and self.height % 4 == 0:
+                img = _i420_half_bgr(self._i420, self.width, self.height)
+            else:
+                img = _halve(self.bgr_at(f // 2))
+            self.cache[key] = img
+        return img
+
+
+def _halve(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    return cv2.resize(img, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+
+
+def _i420_views(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    flat = buf.reshape(-1)
+    cw, ch = w // 2, h // 2
+    return (flat[: h * w].reshape(h, w),
+            flat[h * w: h * w + ch * cw].reshape(ch, cw),
+            flat[h * w + ch * cw: h * w + 2 * ch * cw].reshape(ch, cw))
+
+
+def _i420_half_bgr(buf: np.ndarray, w: int, h: int) -> np.ndarray:
+    import cv2
+
+    hw, hh = w // 2, h // 2
+    out = np.empty((hh * 3 // 2, hw), np.uint8)
+    for src, dst in zip(_i420_views(buf, w, h), _i420_views(out, hw, hh)):
+        cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(out, cv2.COLOR_YUV2BGR_I420)
 
 
 _YUV420 = ("yuv420p", "yuvj420p")
-
 
 # OpenCV's I420 -> BGR conversion is BT.601 video range, so the grey of its output
 # (0.299 R + 0.587 G + 0.114 B) is the luma plane stretched from [16, 235] to [0, 255].
@@ -103,31 +174,33 @@ _Y_ALPHA = 255.0 / 219.0
 _Y_BETA = -16.0 * 255.0 / 219.0
 
 
-def _to_bgr(vf, aw: int, ah: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The frame as BGR at (aw, ah), and its grey copy when it comes for free. For 4:2:0 frames
-    (nearly every H.264/HEVC clip) each plane is area-downscaled by OpenCV and converted once
-    at the small size: OpenCV releases the GIL, so this overlaps the decoder's threads and
-    costs little next to decoding (see benchmarks/bench_pipeline.py); the grey copy is the
-    downscaled luma plane (no second conversion). Other formats go through swscale."""
-    if vf.format.name in _YUV420 and vf.width % 2 == 0 and vf.height % 2 == 0:
-        import cv2
+def _to_i420(vf, aw: int, ah: int) -> np.ndarray | None:
+    """The frame's 4:2:0 planes area-downscaled to (aw, ah), in one I420 buffer, or None when
+    the frame is not 4:2:0 with even sides. OpenCV releases the GIL, so this overlaps the
+    decoder's threads and costs little next to decoding (see benchmarks/bench_pipeline.py)."""
+    if not (vf.format.name in _YUV420 and vf.width % 2 == 0 and vf.height % 2 == 0):
+        return None
+    import cv2
 
-        # Each plane is resized straight into its place in one I420 buffer (no concatenation).
-        buf = np.empty(ah * aw * 3 // 2, np.uint8)
-        cw, ch = aw // 2, ah // 2
-        views = (buf[: ah * aw].reshape(ah, aw),
-                 buf[ah * aw: ah * aw + ch * cw].reshape(ch, cw),
-                 buf[ah * aw + ch * cw:].reshape(ch, cw))
-        for plane, dst in zip(vf.planes, views):
-            a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-            if a.shape == dst.shape:
-                dst[...] = a
-            else:
-                cv2.resize(a, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_AREA)
-        bgr = cv2.cvtColor(buf.reshape(ah * 3 // 2, aw), cv2.COLOR_YUV2BGR_I420)
-        gray = cv2.convertScaleAbs(views[0], alpha=_Y_ALPHA, beta=_Y_BETA)
-        return bgr, gray
-    return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA"), None
+    # Each plane is resized straight into its place in one I420 buffer (no concatenation).
+    buf = np.empty((ah * 3 // 2, aw), np.uint8)
+    for plane, dst in zip(vf.planes, _i420_views(buf, aw, ah)):
+        a = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        if a.shape == dst.shape:
+            dst[...] = a
+        else:
+            cv2.resize(a, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_AREA)
+    return buf
+
+
+def _to_bgr(vf, aw: int, ah: int) -> np.ndarray:
+    """The frame as BGR at (aw, ah) (formats other than 4:2:0 go through swscale)."""
+    import cv2
+
+    buf = _to_i420(vf, aw, ah)
+    if buf is not None:
+        return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+    return vf.to_ndarray(width=aw, height=ah, format="bgr24", interpolation="AREA")
 
 
 def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -198,15 +271,19 @@ class ClipReader:
                         aw, ah = analysis_size(vf.width, vf.height, max_side)
                         scale = vf.width / aw
                     t = float(vf.time) if vf.time is not None else self.decoded_frames / (info.fps or 30.0)
-                    img, gray = _to_bgr(vf, aw, ah)
-                    if self.rotation:
-                        img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
-                        gray = None
+                    i420 = None if self.rotation else _to_i420(vf, aw, ah)
+                    if i420 is not None:
+                        frame = Frame(self.decoded_frames, t, None, scale, i420=i420)
+                    else:
+                        img = _to_bgr(vf, aw, ah)
+                        if self.rotation:
+                            img = np.ascontiguousarray(np.rot90(img, k=self.rotation // 90))
+                        frame = Frame(self.decoded_frames, t, img, scale)
                     if prev_t is not None:
                         self._deltas.append(t - prev_t)
                     prev_t = t
                     self.last_t = t
-                    yield Frame(self.decoded_frames, t, img, scale, gray)
+                    yield frame
                     self.decoded_frames += 1
         except (av.error.FFmpegError, ValueError) as e:
             self.decode_error = f"decoding stopped after {self.decoded_frames} frames: {e}"

@@ -63,32 +63,14 @@ def _factor(w: int, h: int, side: int) -> int:
     return f
 
 
-def _halved(frame, kind: str, f: int) -> np.ndarray:
-    """``kind`` ("gray" or "bgr") copy of the frame reduced by ``f`` (a power of two), each
-    level made from the one above it and cached on the frame."""
-    key = (kind, f)
-    img = frame.cache.get(key)
-    if img is None:
-        if f == 1:
-            img = frame.gray if kind == "gray" else frame.bgr
-        else:
-            up = _halved(frame, kind, f // 2)
-            h, w = up.shape[:2]
-            img = cv2.resize(up, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-        frame.cache[key] = img
-    return img
-
-
 def small_gray(frame, side: int = MOTION_SIDE) -> np.ndarray:
-    """Grey copy of ``frame`` at about ``side`` px on the long side (uint8), cached on the frame."""
-    h, w = frame.bgr.shape[:2]
-    return _halved(frame, "gray", _factor(w, h, side))
+    """Grey copy of ``frame`` at about ``side`` px on the long side (uint8), made once per frame."""
+    return frame.gray_at(_factor(frame.width, frame.height, side))
 
 
 def small_bgr(frame, side: int) -> np.ndarray:
-    """Colour copy of ``frame`` at about ``side`` px on the long side, cached on the frame."""
-    h, w = frame.bgr.shape[:2]
-    return _halved(frame, "bgr", _factor(w, h, side))
+    """Colour copy of ``frame`` at about ``side`` px on the long side, made once per frame."""
+    return frame.bgr_at(_factor(frame.width, frame.height, side))
 
 
 def normalised(gray: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from . import Detector, DetectorResult
 
 SIDE = 80           # analysis long side for the photometric residual (flicker is low-frequency)
 GRID = 3
+VBENCH_SIDE = 320   # VBench's temporal_flickering, computed alongside for comparison
 MIN_LEVEL = 20.0    # levels below this (near black) are not divided by: percent of ~0 is noise
 # BGR -> B, G, R, luma (BT.601), for cv2.transform
 _BGRY = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.114, 0.587, 0.299]], np.float32)
@@ -62,8 +63,9 @@ class FlickerDetector(Detector):
         prev, self.prev = self.prev, frame
         if prev is None:
             return
-        # VBench's formula, on the analysis frames, for side-by-side comparison.
-        self.vb_sum += cv2.norm(frame.bgr, prev.bgr, cv2.NORM_L1) / frame.bgr.size
+        # VBench's formula, on the colour copies of about VBENCH_SIDE px, for side-by-side comparison.
+        a, b = small_bgr(prev, VBENCH_SIDE), small_bgr(frame, VBENCH_SIDE)
+        self.vb_sum += cv2.norm(b, a, cv2.NORM_L1) / b.size
         self.vb_n += 1
         self.ts.append(frame.t)
         change = self._pair_change(prev, frame, motion) if motion is not None and motion.ok else None

@@ -52,7 +52,7 @@ class KeyframesDetector(Detector):
 
     def feed(self, frame) -> None:
         if self.size is None:
-            h, w = frame.bgr.shape[:2]
+            h, w = frame.height, frame.width
             tw = min(self.width, w)
             th = max(2, int(round(h * tw / w)))
             self.size = (tw, th, int(round(w * frame.scale)), int(round(h * frame.scale)))
