@@ -174,26 +174,93 @@ def _file_only(run: _Run) -> None:
             _finish(run, cls(ctx))
 
 
-def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -> None:
-    feeders = [d for d in detectors if d.wants_frames]
-    cost = {d.name: 0.0 for d in feeders}
-    broken: set[str] = set()
-    t_start = time.perf_counter()
-    clock = time.perf_counter
-    for frame in reader.frames(max_side=policy.get("analysis", "max_side")):
-        for d in feeders:
-            if d.name in broken:
+class _Lane:
+    """Detectors of one lane, fed in frame order on one thread (the main lane on the caller's).
+
+    Lanes are independent: each detector sees every frame in order, and a lane's detectors
+    share per-frame work through ``Frame.cache``. OpenCV and most numpy work release the GIL,
+    so lanes overlap each other and the decoder's threads. A bounded queue keeps a slow lane
+    from holding more than ``QUEUE`` frames."""
+
+    QUEUE = 16
+
+    def __init__(self, name: str, detectors: list[Detector]):
+        self.name = name
+        self.detectors = detectors
+        self.cost = {d.name: 0.0 for d in detectors}
+        self.failures: list[tuple[Detector, BaseException, str]] = []
+        self.broken: set[str] = set()
+        self._queue = None
+        self._thread = None
+
+    def feed(self, frame) -> None:
+        clock = time.perf_counter
+        for d in self.detectors:
+            if d.name in self.broken:
                 continue
             t = clock()
             try:
                 d.feed(frame)
             except Exception as e:
-                broken.add(d.name)
-                run.findings.append(_detector_failed(run, d, e))
-            cost[d.name] += clock() - t
-    total = time.perf_counter() - t_start
-    run.timings["decode_s"] = round(total - sum(cost.values()), 4)
-    run.timings["detectors"].update({k: round(v, 4) for k, v in cost.items()})
+                self.broken.add(d.name)
+                self.failures.append((d, e, traceback.format_exc(limit=6)))
+            self.cost[d.name] += clock() - t
+
+    # -- as a thread -----------------------------------------------------------------------
+    def start(self) -> None:
+        import queue
+        import threading
+
+        self._queue = queue.Queue(self.QUEUE)
+        self._thread = threading.Thread(target=self._loop, name=f"sora-audit-{self.name}", daemon=True)
+        self._thread.start()
+
+    def put(self, frame) -> None:
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        _seed_rng()  # OpenCV's generator is per thread
+        while (frame := self._queue.get()) is not None:
+            self.feed(frame)
+
+
+def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -> None:
+    feeders = [d for d in detectors if d.wants_frames]
+    parallel = bool(policy.get("analysis", "parallel"))
+    by_lane: dict[str, list[Detector]] = {"main": []}
+    for d in feeders:
+        by_lane.setdefault(d.lane if parallel else "main", []).append(d)
+    lanes = [_Lane(name, dets) for name, dets in by_lane.items() if dets or name == "main"]
+    main, side = lanes[0], [lane for lane in lanes[1:]]
+    for lane in side:
+        lane.start()
+    decode = 0.0
+    clock = time.perf_counter
+    frames = iter(reader.frames(max_side=policy.get("analysis", "max_side")))
+    try:
+        while True:
+            t = clock()
+            frame = next(frames, None)
+            decode += clock() - t
+            if frame is None:
+                break
+            for lane in side:
+                lane.put(frame)
+            main.feed(frame)
+    finally:
+        for lane in side:
+            lane.close()
+    run.timings["decode_s"] = round(decode, 4)
+    broken: set[str] = set()
+    for lane in lanes:
+        run.timings["detectors"].update({k: round(v, 4) for k, v in lane.cost.items()})
+        broken |= lane.broken
+        for d, e, tb in lane.failures:
+            run.findings.append(_detector_failed(run, d, e, tb))
     run.broken = broken  # type: ignore[attr-defined]
 
 
@@ -229,12 +296,12 @@ def _no_frames(path: Path, err: str | None):
     return UndecodableError(path, f"no frame could be decoded ({err or 'empty video stream'})")
 
 
-def _detector_failed(run: _Run, d: Detector, e: Exception) -> Finding:
+def _detector_failed(run: _Run, d: Detector, e: BaseException, tb: str | None = None) -> Finding:
     return _runtime(
         "runtime.detector_failed",
         f"{run.path}: the {d.name} check crashed ({type(e).__name__}: {e}); its result is missing. Please report it.",
         detector=d.name,
-        traceback=traceback.format_exc(limit=6),
+        traceback=tb if tb is not None else traceback.format_exc(limit=6),
     )
 
 

@@ -70,6 +70,61 @@ def test_detectors_get_every_frame_and_a_crash_costs_one_detector(render_clip, m
     assert set(r["timings"]["detectors"]) == {"counting", "crashing"}
 
 
+class _SideCounting(_Counting):
+    name = "side_counting"
+    lane = "side"
+
+
+class _SideCrashing(_Crashing):
+    name = "side_crashing"
+    lane = "side"
+
+
+def test_a_lane_on_its_own_thread_gets_every_frame_in_order_and_a_crash_there_costs_one_detector(
+        render_clip, monkeypatch):
+    import threading
+
+    seen = set()
+
+    class _Where(_Counting):
+        name = "where"
+        lane = "other"
+
+        def feed(self, frame):
+            seen.add(threading.current_thread().name)
+            super().feed(frame)
+
+    monkeypatch.setattr("audit.pipeline.registry", lambda: [_Counting, _SideCrashing, _SideCounting, _Where])
+    clip = render_clip(seconds=1.0, fps=20)
+    r = audit_clip(AuditTask(str(clip)))
+    for name in ("counting", "side_counting", "where"):
+        assert r["metrics"][name] == {"frames": 20, "monotonic": True}
+    assert seen == {"sora-audit-other"}  # not the caller's thread
+    crash = [f for f in r["findings"] if f["code"] == "runtime.detector_failed"]
+    assert len(crash) == 1 and crash[0]["evidence"]["detector"] == "side_crashing"
+    assert "boom" in crash[0]["message"] and "RuntimeError" in crash[0]["evidence"]["traceback"]
+    assert "side_crashing" not in r["metrics"] and r["verdict"] == "error"
+    assert threading.active_count() == 1 or all(not t.name.startswith("sora-audit-")
+                                                 for t in threading.enumerate())
+
+
+def test_parallel_lanes_give_the_same_result_as_one_thread(render_clip, tmp_path):
+    """Every real detector, on a clip with motion, flicker and a cut: lanes change nothing."""
+    from audit.policy import load_policy
+    from audit.synth import CameraSegment
+
+    clip = render_clip(seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.2),), flicker_amp=0.03,
+                       warp_amp=6.0, cut_at=1.2)
+    pol = tmp_path / "serial.toml"
+    pol.write_text("[analysis]\nparallel = false\n")
+    par = audit_clip(AuditTask(str(clip)))
+    ser = audit_clip(AuditTask(str(clip), AuditOptions(policy=load_policy(pol))))
+    for r in (par, ser):
+        r.pop("timings")
+    assert par["metrics"]["flicker"]["score"] > 1.0 and par["metrics"]["drift"]["score"] > 0
+    assert json.dumps(par, sort_keys=True) == json.dumps(ser, sort_keys=True)
+
+
 def test_single_frame_clip_is_an_error_that_says_why(render_clip):
     clip = render_clip("still.mp4", seconds=0.04, fps=25)
     r = audit_clip(AuditTask(str(clip)))

@@ -8,6 +8,10 @@ The interface (after PySceneDetect's ``SceneDetector``)::
                                     #   "metrics" -> clip["metrics"][name]
                                     #   "watermark" / "provenance" -> clip[slot]
         wants_frames = True         # False: runs once, in finish(), on the file and context
+        lane = "main"               # detectors of one lane see the frames in order on one thread;
+                                    # other lanes run beside it on their own threads (OpenCV
+                                    # releases the GIL). Detectors that share per-frame work
+                                    # (audit.motion.frame_motion) stay in one lane.
 
         def __init__(self, ctx): ...          # ctx: audit.pipeline.AuditContext
         def feed(self, frame): ...            # frame: audit.media.Frame (t in seconds)
@@ -47,6 +51,7 @@ class Detector:
     slot: ClassVar[str] = "metrics"
     wants_frames: ClassVar[bool] = True
     order: ClassVar[int] = 50
+    lane: ClassVar[str] = "main"
 
     def __init__(self, ctx: "AuditContext"):
         self.ctx = ctx

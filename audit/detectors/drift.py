@@ -40,6 +40,7 @@ class DriftDetector(Detector):
     name = "drift"
     slot = "metrics"
     order = 30
+    lane = "drift"     # its own thread: shares no per-frame work with the motion detectors
 
     def __init__(self, ctx):
         super().__init__(ctx)

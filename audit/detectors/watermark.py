@@ -65,6 +65,7 @@ class WatermarkDetector(Detector):
     name = "watermark"
     slot = "watermark"
     order = 30
+    lane = "watermark"  # its own thread beside the motion detectors
 
     def __init__(self, ctx):
         super().__init__(ctx)
