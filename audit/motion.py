@@ -86,14 +86,26 @@ def frame_motion(ctx, frame):
     """Motion from the previous frame of the clip to ``frame`` (None for the first frame).
 
     Every detector that needs motion calls this for every frame, in order; the first caller
-    computes it (``MotionTracker`` kept in ``ctx.shared``), the others read the cached answer."""
-    if "motion" in frame.cache:
-        return frame.cache["motion"]
-    tracker = ctx.shared.get("motion")
-    if tracker is None:
-        tracker = ctx.shared["motion"] = MotionTracker()
-    m = frame.cache["motion"] = tracker.step(frame)
+    computes it (``MotionTracker`` kept in ``ctx.shared``), the others read the cached answer.
+    Detectors in different lanes (threads) may call it: a per-clip lock makes one of them
+    compute each frame, and since every lane goes through the frames in order, the tracker
+    still sees them in order."""
+    m = frame.cache.get("motion", _MISSING)
+    if m is not _MISSING:
+        return m
+    import threading
+
+    with ctx.shared.setdefault("motion_lock", threading.Lock()):
+        m = frame.cache.get("motion", _MISSING)
+        if m is _MISSING:
+            tracker = ctx.shared.get("motion")
+            if tracker is None:
+                tracker = ctx.shared["motion"] = MotionTracker()
+            m = frame.cache["motion"] = tracker.step(frame)
     return m
+
+
+_MISSING = object()
 
 
 class MotionTracker:

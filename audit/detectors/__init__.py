@@ -10,8 +10,8 @@ The interface (after PySceneDetect's ``SceneDetector``)::
         wants_frames = True         # False: runs once, in finish(), on the file and context
         lane = "main"               # detectors of one lane see the frames in order on one thread;
                                     # other lanes run beside it on their own threads (OpenCV
-                                    # releases the GIL). Detectors that share per-frame work
-                                    # (audit.motion.frame_motion) stay in one lane.
+                                    # releases the GIL). Work shared across lanes must be safe
+                                    # for that (audit.motion.frame_motion is).
 
         def __init__(self, ctx): ...          # ctx: audit.pipeline.AuditContext
         def feed(self, frame): ...            # frame: audit.media.Frame (t in seconds)
