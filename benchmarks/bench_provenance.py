@@ -9,6 +9,12 @@ it with a TEST-ONLY chain (audit.signing), then in one run: the best of ``--repe
 ``audit.provenance.verify`` (with the chain's root as trust anchor, i.e. the full hash of the
 file and the trust check) and the best of ``--repeat`` whole audits (``audit_clip``: probe,
 provenance, one decode pass through every detector). Prints both and their ratio.
+
+    python benchmarks/bench_provenance.py --fragmented [--fragment-seconds 1] [--repeat 3]
+
+Instead: the same clip remuxed (stream copy) as a fragmented MP4 with a fragment every
+``--fragment-seconds``, signed whole, cut into an init segment and its fragments; times
+``verify(init, fragments=[...])`` against ``verify`` of the uncut signed file, in one run.
 """
 
 from __future__ import annotations
@@ -39,6 +45,69 @@ def make_signed(seconds: float, w: int, h: int, crf: int, noise: float) -> tuple
     return signed, chain.root_pem
 
 
+def make_fragmented(seconds: float, w: int, h: int, crf: int, noise: float, frag_s: float):
+    import struct
+
+    import av
+
+    from audit.signing import make_test_chain, sign_file
+
+    signed, _ = make_signed(seconds, w, h, crf, noise)
+    raw = OUT / signed.name.replace("signed_", "")
+    frag = OUT / f"frag{frag_s:g}s_{raw.name}"
+    with av.open(str(raw)) as src, av.open(str(frag), "w", format="mp4", options={
+            "movflags": "empty_moov+default_base_moof", "frag_duration": str(int(frag_s * 1e6))}) as dst:
+        vin = src.streams.video[0]
+        vout = dst.add_stream_from_template(vin)
+        for pkt in src.demux(vin):
+            if pkt.dts is None:
+                continue
+            pkt.stream = vout
+            dst.mux(pkt)
+    chain = make_test_chain(OUT / "prov-certs")
+    whole = sign_file(frag, OUT / f"signed_{frag.name}", chain, title=frag.name)
+    data = whole.read_bytes()
+    moofs, off = [], 0
+    while off + 8 <= len(data):
+        size, typ = struct.unpack(">I4s", data[off:off + 8])
+        moofs.append(off) if typ == b"moof" else None
+        off += size
+    seg_dir = OUT / f"segments_{frag.stem}"
+    seg_dir.mkdir(exist_ok=True)
+    init = seg_dir / "init.m4s"
+    init.write_bytes(data[:moofs[0]])
+    frags = []
+    for k, (a, b) in enumerate(zip(moofs, moofs[1:] + [len(data)]), 1):
+        frags.append(seg_dir / f"frag{k:04d}.m4s")
+        frags[-1].write_bytes(data[a:b])
+    return whole, init, frags, chain.root_pem
+
+
+def bench_fragmented(a, w: int, h: int) -> int:
+    from audit.provenance import TrustConfig, verify
+
+    whole, init, frags, root = make_fragmented(a.seconds, w, h, a.crf, a.noise, a.fragment_seconds)
+    trust = TrustConfig.from_files([root])
+    print(f"{whole.name}: {whole.stat().st_size / 1e6:.1f} MB; init segment {init.stat().st_size / 1e3:.1f} kB "
+          f"+ {len(frags)} fragments")
+    t_whole, t_frag, c_whole, c_frag = [], [], [], []
+    for _ in range(a.repeat):
+        t, c = time.perf_counter(), time.process_time()
+        assert verify(whole, trust)["status"] == "trusted"
+        t_whole.append(time.perf_counter() - t)
+        c_whole.append(time.process_time() - c)
+        t, c = time.perf_counter(), time.process_time()
+        b = verify(init, trust, fragments=frags)
+        t_frag.append(time.perf_counter() - t)
+        c_frag.append(time.process_time() - c)
+        assert b["status"] == "trusted" and b["fragment_mode"] == "whole_file", (b["status"], b["note"])
+    print(f"verify, uncut file (best of {a.repeat}):          {min(t_whole):.3f} s wall, {min(c_whole):.3f} s CPU")
+    print(f"verify, init + {len(frags)} fragments (best of {a.repeat}): {min(t_frag):.3f} s wall, "
+          f"{min(c_frag):.3f} s CPU")
+    print(f"ratio fragments / uncut: {min(t_frag) / min(t_whole):.2f} wall, {min(c_frag) / min(c_whole):.2f} CPU")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=18.0)
@@ -46,8 +115,12 @@ def main() -> int:
     ap.add_argument("--crf", type=int, default=14)
     ap.add_argument("--noise", type=float, default=4.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fragmented", action="store_true", help="time init + fragments against the uncut file")
+    ap.add_argument("--fragment-seconds", type=float, default=1.0)
     a = ap.parse_args()
     w, h = map(int, a.size.split("x"))
+    if a.fragmented:
+        return bench_fragmented(a, w, h)
     from audit.pipeline import AuditOptions, AuditTask, audit_clip
     from audit.provenance import TrustConfig, verify
 

@@ -116,3 +116,17 @@ def test_a_sora_clip_altered_after_signing_is_invalid_whatever_the_trust():
                                          "url": SUCCESS[2]["url"]}]
     b = block_from("Invalid", bad, STORE, copy.deepcopy(MANIFEST), LISTS)
     assert b["status"] == "invalid" and codes(b) == {"provenance.invalid": "fail"}
+
+
+def test_timestamp_trust_is_checked_against_the_configured_anchors():
+    """Sora's credential is short-lived: its validity rests on the timestamp. c2pa-rs checks a
+    timestamp's TSA chain against the same trust settings as the signer (there is no separate TSA
+    anchor key in c2pa-python 0.38.1's settings); we pin that check on, and c2pa accepts it."""
+    import c2pa
+
+    from audit.provenance import _context
+    from test_provenance import ROOT_PEM
+
+    trust = TrustConfig.from_files([ROOT_PEM])
+    assert trust.settings()["verify"] == {"verify_trust": True, "verify_timestamp_trust": True}
+    assert isinstance(_context(trust), c2pa.Context)
