@@ -373,7 +373,9 @@ def verify_fragmented(init: Path, fragments: list[Path], trust: TrustConfig | No
                     reader.with_fragment(mime_of(init), main, frag)
                     per.append(_block(reader, trust))
         except c2pa.C2paError.ManifestNotFound:
-            return fail(f"{init}: no C2PA manifest in the init segment")
+            b = empty_block(ABSENT, trust=trust, note=f"{init}: no C2PA manifest in the init segment")
+            b.update(fragment_mode=None, fragments=[{"path": str(f), "sequence": s} for f, s in zip(fragments, seqs)])
+            return b
         except Exception as e:
             return fail(f"{f}: the fragment could not be verified with {init.name}: {_c2pa_message(e)}")
         # One whole-file hash for all: the first fragment says so, the others would repeat it.

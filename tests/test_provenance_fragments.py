@@ -158,3 +158,13 @@ def test_cli_refuses_fragments_with_several_paths(tmp_path):
     shutil.copy(INIT, init2)
     r = run_cli("provenance", str(INIT), str(init2), "--fragment", str(FRAGS[0]))
     assert r.returncode == 2 and "--fragment needs exactly one PATH" in r.stderr, r.stdout + r.stderr
+
+
+def test_an_unsigned_fragmented_set_is_absent(tmp_path):
+    data = INIT.read_bytes()
+    init = tmp_path / "init.m4s"
+    init.write_bytes(b"".join(data[o:o + n] for t, o, n in boxes(data) if t != "uuid"))  # manifest removed
+    b = verify(init, own_trust(), fragments=FRAGS)
+    assert b["status"] == "absent" and "no C2PA manifest" in b["note"]
+    assert [f["sequence"] for f in b["fragments"]] == [[1], [2], [3]]
+    assert finding_codes(b) == {}
