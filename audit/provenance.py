@@ -390,8 +390,7 @@ def verify_fragmented(init: Path, fragments: list[Path], trust: TrustConfig | No
         # Signed as one file: check the segments as the file they form.
         try:
             with ConcatStream([init, *fragments]) as stream:
-                reader = c2pa.Reader(mime_of(init), stream, context=_context(trust)) if _context(trust) \
-                    else c2pa.Reader(mime_of(init), stream)
+                reader = c2pa.Reader(mime_of(init), stream, context=ctx) if ctx else c2pa.Reader(mime_of(init), stream)
                 with reader:
                     block = _block(reader, trust)
         except Exception as e:
@@ -403,8 +402,10 @@ def verify_fragmented(init: Path, fragments: list[Path], trust: TrustConfig | No
         block = max(per, key=lambda b: _SEVERITY[b["status"]])
         block = dict(block, codes=_dedup(c for b in per for c in b["codes"]))
         mode = "per_fragment"
-    block.update(fragment_mode=mode, fragments=frag_info)
-    if gaps and block["status"] != TRUSTED:
+    # Per fragment, each fragment proves itself: a left-out one is seen only as a gap in the
+    # sequence numbers (in whole_file mode the hash over all fails too).
+    block.update(fragment_mode=mode, fragments=frag_info, fragment_gaps=gaps)
+    if gaps:
         block["note"] = "; ".join(gaps) + (f"; {block['note']}" if block.get("note") else "")
     return block
 
@@ -644,6 +645,11 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
             out.append(Finding(PROVENANCE, WARN, "provenance.untrusted",
                                f"{where}the signer ({block.get('issuer')} / {block.get('common_name')}) does not "
                                "chain to a configured trust anchor nor is it on the allowed list.", ev))
+    if block.get("fragment_gaps") and st != INVALID:
+        out.append(Finding(PROVENANCE, WARN, "provenance.fragment_gap",
+                           f"{where}fragments verified, but their sequence numbers have gaps: "
+                           f"{'; '.join(block['fragment_gaps'])}. Verify the complete set.",
+                           {"gaps": list(block["fragment_gaps"])}))
     for ing in block.get("ingredients") or []:
         bad = [c for c in ing["codes"] if c not in UNTRUSTED_CODES]
         if bad:

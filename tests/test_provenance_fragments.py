@@ -78,7 +78,12 @@ def test_a_tampered_fragment_makes_the_set_invalid(tmp_path, k):
 def test_a_left_out_fragment_is_invalid_and_the_gap_is_named():
     b = verify(INIT, own_trust(), fragments=[FRAGS[0], FRAGS[2]])
     assert b["status"] == "invalid" and "assertion.bmffHash.mismatch" in b["codes"]
-    assert f"{FRAGS[2]}: sequence number 3 follows 1: a fragment may be missing" in b["note"]
+    gap = f"{FRAGS[2]}: sequence number 3 follows 1: a fragment may be missing"
+    assert b["fragment_gaps"] == [gap] and gap in b["note"]
+    assert finding_codes(b) == {"provenance.invalid": "fail"}  # the hash over all says more than the gap
+    # A set signed per fragment verifies each fragment by itself: there the gap is all that shows.
+    per = dict(verify(INIT, own_trust(), fragments=FRAGS), fragment_mode="per_fragment", fragment_gaps=[gap])
+    assert finding_codes(per) == {"provenance.fragment_gap": "warn"}
 
 
 def test_fragments_out_of_order_are_an_error_naming_the_file():
