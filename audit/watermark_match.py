@@ -139,12 +139,33 @@ class Match:
     scale: int   # index into TemplateBank.scales
 
 
+def clipped(gx: np.ndarray, gy: np.ndarray, clip: float) -> tuple[np.ndarray, np.ndarray]:
+    """The gradient field with its magnitude capped at ``clip`` (direction kept).
+
+    A faint overlay's edges are weak; the scene's may be ten times stronger. Uncapped, one
+    high-contrast scene edge crossing the mark dominates the correlation's normalisation and
+    the mark's score collapses; capped, such an edge weighs no more than a mark edge, and
+    the score mostly says whether the *orientations* under the template agree with it."""
+    if clip <= 0:
+        return gx, gy
+    k = clip / np.maximum(cv2.magnitude(gx, gy), clip)
+    return gx * k, gy * k
+
+
 class FrameGradients:
     """A frame's gradients, shared by every template and scale tried on it."""
 
     def __init__(self, gx: np.ndarray, gy: np.ndarray):
         self.gx, self.gy = gx, gy
         self.energy = gx * gx + gy * gy
+
+    def __sub__(self, other: "FrameGradients") -> "FrameGradients":
+        return FrameGradients(self.gx - other.gx, self.gy - other.gy)
+
+    @staticmethod
+    def mean(fields: list["FrameGradients"]) -> "FrameGradients":
+        n = len(fields)
+        return FrameGradients(sum(f.gx for f in fields) / n, sum(f.gy for f in fields) / n)
 
     def score_map(self, st: ScaledTemplate, roi: tuple[int, int, int, int] | None = None):
         """NCC map of ``st`` over the frame (or over ``roi`` = x0, y0, x1, y1 of top-left
@@ -162,6 +183,10 @@ class FrameGradients:
         # Floor: flat areas (no gradient at all) must score 0, not noise divided by ~0.
         floor = 4.0 * float(st.support.sum())
         return num / np.sqrt(np.maximum(den, floor)), x0, y0
+
+    def at(self, st: ScaledTemplate, index: int, x: int, y: int, slack: int = 1) -> Match | None:
+        """Best score of ``st`` within ``slack`` px of (x, y): is the mark still there?"""
+        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
 
     def best(self, st: ScaledTemplate, index: int, roi=None) -> Match | None:
         m, x0, y0 = self.score_map(st, roi)
@@ -189,7 +214,7 @@ def half_level(fg: FrameGradients) -> FrameGradients:
                           cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
 
 
-def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) -> Match | None:
+def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8, roi=None) -> Match | None:
     """Search every scale cheaply, then verify the best few at full resolution.
 
     Every other scale is tried: on the half-resolution field when the bank has a half copy
@@ -197,6 +222,9 @@ def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) 
     cheap anyway). The ``candidates`` best (scale, position) are then re-scored at full
     resolution, near their position, at their scale and its two neighbours."""
     coarse = [i for i in range(len(bank.scales)) if i % 2 == 0 or i == len(bank.scales) - 1]
+    if roi is not None:
+        # a region (x0, y0, x1, y1 of the frame): small, searched at full resolution
+        return search(fg, bank, None, roi=roi) if coarse else None
     half = half_level(fg) if bank.half else None
     found: list[Match] = []
     for i in coarse:

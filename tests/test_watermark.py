@@ -52,38 +52,57 @@ def truth_at(info, t):
     return b[1:] if b else None
 
 
-@pytest.mark.parametrize("opacity", [0.25, 0.5, 1.0])
-@pytest.mark.parametrize("camera", ["pan", "static"])
-def test_template_recall_and_boxes(clips, opacity, camera):
-    path, info = clips(f"{camera}_{opacity}", seed=7, camera=PAN if camera == "pan" else (),
-                       mark=MarkSpec(opacity=opacity))
-    r = audit(path)
-    w = r["watermark"]
-    assert w["method"] == "template" and w["present"] is True
+SEEDS = (7, 8, 9, 10, 11)   # scene seeds: 8 puts the mark over high-contrast shape edges
+
+
+def _check_track(w, info):
+    """Every analysed frame showing the mark is in the track, each box within 2 px of truth."""
     analysed = w["frames_analysed"]
     assert analysed >= 9  # 2 s at 5 per second
-    assert len(w["track"]) / analysed >= 0.98
+    assert len(w["track"]) / analysed >= 0.98, w["track"]
     for t, x, y, bw, bh in w["track"]:
         tx, ty, tw, th = truth_at(info, t)
         assert abs(x - tx) <= 2 and abs(y - ty) <= 2 and abs(bw - tw) <= 3 and abs(bh - th) <= 2, (t, x, y, tx, ty)
     assert w["coverage"] >= 0.98 and w["gaps"] == []
-    assert 0.0 < w["confidence"] <= 1.0
-    assert [f["code"] for f in r["findings"] if f["category"] == "watermark"] == []
-    # the mark jumps once in 2 s (hold 1 s): two positions joined into two segments
-    assert len(w["segments"]) == 2
+
+
+@pytest.mark.parametrize("opacity", [0.25, 0.5])
+@pytest.mark.parametrize("camera", ["pan", "static"])
+def test_template_recall_and_boxes_over_scenes(clips, opacity, camera):
+    """Recall >= 0.98 of analysed frames at opacity >= 0.25 on every scene, pans and still
+    shots: the mark over busy content, on its first frames after a jump, at the clip start."""
+    for seed in SEEDS:
+        path, info = clips(f"{camera}_{opacity}_{seed}", seed=seed, camera=PAN if camera == "pan" else (),
+                           mark=MarkSpec(opacity=opacity))
+        r = audit(path)
+        w = r["watermark"]
+        assert w["method"] == "template" and w["present"] is True, seed
+        _check_track(w, info)
+        assert 0.0 < w["confidence"] <= 1.0
+        assert [f["code"] for f in r["findings"] if f["category"] == "watermark"] == []
+        # the mark jumps once in 2 s (hold 1 s): two positions joined into two segments
+        assert len(w["segments"]) == 2, (seed, w["segments"])
 
 
 @pytest.mark.parametrize("camera", ["pan", "static"])
-@pytest.mark.parametrize("seed", [7, 8])
-def test_template_no_detection_on_clean_clips(clips, camera, seed):
-    path, _ = clips(f"clean_{camera}_{seed}", seed=seed, camera=PAN if camera == "pan" else ())
+def test_template_recall_opaque(clips, camera):
+    path, info = clips(f"{camera}_1.0", seed=7, camera=PAN if camera == "pan" else (), mark=MarkSpec(opacity=1.0))
     w = audit(path)["watermark"]
-    assert w["present"] is False and w["track"] == [] and w["coverage"] == 0.0
-    assert w["best_score"] < load_policy().get("watermark", "detect_score")
+    assert w["present"] is True and len(w["segments"]) == 2
+    _check_track(w, info)
+
+
+@pytest.mark.parametrize("camera", ["pan", "static"])
+def test_template_no_detection_on_clean_clips(clips, camera):
+    for seed in SEEDS:
+        path, _ = clips(f"clean_{camera}_{seed}", seed=seed, camera=PAN if camera == "pan" else ())
+        w = audit(path)["watermark"]
+        assert w["present"] is False and w["track"] == [] and w["coverage"] == 0.0, seed
+        assert w["best_score"] < load_policy().get("watermark", "detect_score"), seed
 
 
 def test_template_free_finds_mark_on_moving_content(clips):
-    path, info = clips("pan_0.5", seed=7, camera=PAN, mark=MarkSpec(opacity=0.5))
+    path, info = clips("pan_0.5_7", seed=7, camera=PAN, mark=MarkSpec(opacity=0.5))
     w = audit(path, templates=())["watermark"]
     assert w["method"] == "template_free" and w["present"] is True
     assert w["coverage"] >= 0.8

@@ -31,12 +31,13 @@ import numpy as np
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
 from ..motion import frame_motion, scale_matrix, small_gray
 from ..watermark_free import FixedOverlayFinder
-from ..watermark_match import (FrameGradients, TemplateBank, TemplateError, coarse_to_fine, gradients,
-                               load_template, search)
+from ..watermark_match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine,
+                               gradients, load_template)
 from . import Detector, DetectorResult
 
-# While the locked scale keeps failing, retry every scale once every this many samples.
-FULL_SEARCH_EVERY = 5
+# Once nothing has been found for a few analysed frames, search the whole frame on one in this
+# many (the frames in between are checked back when the mark is found).
+FULL_SEARCH_EVERY = 2
 
 
 @dataclass
@@ -89,11 +90,14 @@ class WatermarkDetector(Detector):
         self.samples: list[Sample] = []
         self.bank: TemplateBank | None = None
         self.free: FixedOverlayFinder | None = None
-        self.last = None          # last Match (match pixels)
-        self.lock: int | None = None
-        self.misses = 0
+        self.last = None          # where the mark was in the last analysed frame (a Match, match px)
+        self.unseen = 0           # analysed frames since the mark was last found
+        self._prev_raw = None     # the previous analysed frame's gradients before the cap
+        self._best_score = -1.0
         self._hw = (0, 0)
-        self.recent: deque = deque(maxlen=max(1, int(self.pol["accumulate"])))
+        # the analysed frames kept for looking back: (sample index, gradients, to_display)
+        keep = max(int(self.pol["accumulate"]), int(round(float(self.pol["lookback_s"]) * float(self.pol["sample_fps"]))))
+        self.kept: deque = deque(maxlen=max(2, keep + 1))
         self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
         self._motion_w = 0
 
@@ -118,70 +122,123 @@ class WatermarkDetector(Detector):
         to_display = (w / g.shape[1]) * frame.scale
         gx, gy = gradients(g, float(self.pol["blur_px"]))
         if self.method == "template":
-            self._feed_template(frame.t, FrameGradients(gx, gy), to_display)
+            raw = FrameGradients(gx, gy)
+            self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
+                                to_display)
         else:
             self._feed_free(frame.t, gx, gy, to_display)
 
-    def _feed_template(self, t: float, fg: FrameGradients, to_display: float) -> None:
+    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display: float) -> None:
+        """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
+        the best of ~10^6 positions and sizes must beat every chance match of the scene), then
+        *held*: at a known place and size one frame's score separates the mark from the
+        scene far better, so each frame only has to pass ``verify_score`` there. Finding uses
+        more than one frame: the last ``accumulate`` frames averaged (a moving scene averages
+        out, the still mark does not) and, in a still shot, what changed since the previous
+        frame (the mark arriving or leaving, the scene subtracted). A place found late is
+        checked on the frames kept since (``lookback_s``): the first frames at a new place,
+        before the evidence added up, count too."""
+        p = self.pol
         if self.bank is None:
-            p = self.pol
             self.bank = TemplateBank(self.templates, fg.gx.shape, min_height=p["min_height"],
                                      max_height=p["max_height"], scale_step=p["scale_step"], blur_px=p["blur_px"])
         self._hw = fg.gx.shape
-        self.recent.append((fg.gx, fg.gy))
-        m = self._match(fg)
-        if not self._accepted(m):
-            m = self._accumulated(fg) or m
-        if self._accepted(m):
-            self.lock, self.last, self.misses = m.scale, m, 0
-            self.samples.append(Sample(t, True, round(m.score, 4), _display(m, to_display)))
-        else:
-            self.misses += 1
-            self.samples.append(Sample(t, False, round(m.score, 4) if m else None))
+        if not len(self.bank):
+            self.samples.append(Sample(t, False))
+            return
+        self.samples.append(Sample(t, False))
+        prev, self._prev_raw = self._prev_raw, raw
+        self.kept.append((len(self.samples) - 1, fg, to_display))
+        m = self._hold(fg) if self.last is not None else None
+        if m is None:
+            self.last = None
+            m = self._find(fg, raw, prev)
+        if m is not None:
+            self.last = m
+            self._mark(len(self.samples) - 1, m, to_display)
 
-    def _accepted(self, m) -> bool:
-        return m is not None and (m.score >= self.pol["detect_score"] or self._tracked(m))
+    def _hold(self, fg: FrameGradients):
+        """The mark where it was (same size, within a pixel), or, for a mark that moves,
+        nearby with ``track_score``."""
+        L, bank = self.last, self.bank
+        m = fg.at(bank.scales[L.scale], L.scale, L.x, L.y)
+        if m is not None and m.score >= self.pol["verify_score"]:
+            return m
+        r = self._radius()
+        m = fg.best(bank.scales[L.scale], L.scale, roi=(L.x - r, L.y - r, L.x + r, L.y + r))
+        return m if m is not None and m.score >= self.pol["track_score"] else None
 
-    def _accumulated(self, fg: FrameGradients):
-        """Once the mark has been seen: the gradients of the last few analysed frames averaged.
-        Over moving content the background averages out while a mark that holds still does not,
-        so a faint mark over busy content is found where one frame is not enough. It must
-        still be visible in this frame (``verify_score`` at the same place), or a mark that just
-        jumped would be reported where it was."""
-        if self.lock is None or len(self.recent) < 2:
+    def _find(self, fg: FrameGradients, raw: FrameGradients, prev: FrameGradients | None):
+        """Search the whole frame (once nothing has been found for a few analysed frames, on
+        one in ``FULL_SEARCH_EVERY``: a place found later is checked back on the frames
+        skipped), and what changed since the previous frame."""
+        self.unseen += 1
+        cands = self._arrival(raw, prev)
+        if self.unseen <= 2 or self.unseen % FULL_SEARCH_EVERY == 0:
+            fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
+            cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
+        found = []
+        for cand in cands:
+            if cand is None:
+                continue
+            self._best_score = max(self._best_score, cand.score)
+            if cand.score >= self.pol["detect_score"]:
+                found.append(cand)
+        if not found:
             return None
-        n = len(self.recent)
-        acc = FrameGradients(sum(g[0] for g in self.recent) / n, sum(g[1] for g in self.recent) / n)
-        m = self._match(acc)
-        if not self._accepted(m):
-            return None
-        here = fg.best(self.bank.scales[m.scale], m.scale, roi=(m.x, m.y, m.x, m.y))
-        return m if here is not None and here.score >= self.pol["verify_score"] else None
+        self.unseen = 0
+        # Where it was found, frame by frame: back over the frames kept, and this frame.
+        here = None
+        for cand in found:
+            self._look_back(cand)
+            h = fg.at(self.bank.scales[cand.scale], cand.scale, cand.x, cand.y)
+            if h is not None and h.score >= self.pol["verify_score"] and (here is None or h.score > here.score):
+                here = h
+        return here
 
-    def _tracked(self, m) -> bool:
-        """A lower score is enough where the mark just was, at its scale."""
-        last = self.last
-        return (m is not None and last is not None and m.scale == last.scale and m.score >= self.pol["track_score"]
-                and abs(m.x - last.x) <= self._radius() and abs(m.y - last.y) <= self._radius())
+    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None) -> list:
+        """In a still shot the frame minus the previous one is the mark arriving (+) and
+        leaving (-) with the scene gone. Searched only around what changed, and only when
+        little did (in a moving shot everything changes and this says nothing). On the
+        gradients before the cap, capped after the difference."""
+        if prev is None:
+            return []
+        d = raw - prev
+        changed = d.energy > float(self.pol["change_grad"]) ** 2
+        share = float(changed.mean())
+        if share == 0.0 or share > float(self.pol["change_share"]):
+            return []
+        dx, dy = clipped(d.gx, d.gy, float(self.pol["grad_clip"]))
+        return [self._search_changed(FrameGradients(k * dx, k * dy), changed) for k in (1.0, -1.0)]
+
+    def _search_changed(self, field: FrameGradients, changed) -> Match | None:
+        pts = cv2.findNonZero(changed.astype(np.uint8))
+        x, y, w, h = cv2.boundingRect(pts)
+        best = None
+        for i, st in enumerate(self.bank.scales):
+            m = field.best(st, i, roi=(x - st.width, y - st.height, x + w, y + h))
+            if m is not None and (best is None or m.score > best.score):
+                best = m
+        return best
+
+    def _look_back(self, m) -> None:
+        """The frames kept before this one, newest first, while the mark passes
+        ``verify_score`` at ``m``'s place (stopping at a frame already showing it)."""
+        st = self.bank.scales[m.scale]
+        for idx, fg, k in reversed(list(self.kept)[:-1]):
+            if self.samples[idx].seen:
+                break
+            h = fg.at(st, m.scale, m.x, m.y)
+            if h is None or h.score < self.pol["verify_score"]:
+                break
+            self._mark(idx, h, k)
+
+    def _mark(self, idx: int, m, to_display: float) -> None:
+        s = self.samples[idx]
+        s.seen, s.score, s.box = True, round(m.score, 4), _display(m, to_display)
 
     def _radius(self) -> int:
         return max(2, int(round(self.pol["track_radius"] * max(self._hw))))
-
-    def _match(self, fg: FrameGradients):
-        bank = self.bank
-        if not len(bank):
-            return None
-        if self.last is not None:
-            r, L = self._radius(), self.last
-            m = fg.best(bank.scales[L.scale], L.scale, roi=(L.x - r, L.y - r, L.x + r, L.y + r))
-            if m is not None and m.score >= self.pol["track_score"]:
-                return m
-        if self.lock is not None and self.misses % FULL_SEARCH_EVERY != FULL_SEARCH_EVERY - 1:
-            t = bank.scales[self.lock].template
-            near = [i for i in (self.lock - 1, self.lock, self.lock + 1)
-                    if 0 <= i < len(bank) and bank.scales[i].template == t]
-            return search(fg, bank, near)
-        return coarse_to_fine(fg, bank)
 
     def _follow_scene(self, frame) -> None:
         """The scene's global motion since the last analysed frame (the shared per-frame
@@ -232,6 +289,8 @@ class WatermarkDetector(Detector):
         gaps = _gaps(self.samples, spans, float(self.pol["min_gap_s"])) if present else []
         undecidable = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen is None)
         scores = [s.score for s in self.samples if s.score is not None]
+        if self._best_score > -1.0:
+            scores.append(self._best_score)
         data = {
             "present": present if self.method else None,
             "confidence": round(min(1.0, max(0.0, median(s.score for s in hits))), 3) if present else 0.0,
