@@ -57,7 +57,7 @@ class DaskExecutor:
         allowed_failures: int = ALLOWED_FAILURES,
         retries: int = 0,
         log: Callable[[str], None] | None = None,
-        timeout_s: float = 20.0,
+        timeout_s: float = 10.0,
     ):
         _distributed()
         self.scheduler = scheduler

@@ -64,17 +64,19 @@ def test_bad_executor_flags_are_usage_errors(flags, problem, capsys):
 @pytest.mark.slow
 def test_cli_dask_batch_equals_local_batch(tmp_path):
     """The fixtures batch through `check --executor dask` gives the local pool's JSON, timings aside."""
-    out = {}
-    for kind in ("local", "dask"):
-        p = run_cli("check", str(FIXTURES / "clips"), "--executor", kind, "--jobs", "2",
-                    "--json", str(tmp_path / f"{kind}.json"), "--report", str(tmp_path / kind),
-                    "--db", str(tmp_path / f"{kind}.db"))
-        assert p.returncode == 1, p.stderr  # the fixtures hold a failing and a corrupt clip
-        out[kind] = json.loads((tmp_path / f"{kind}.json").read_text())
-        if kind == "dask":
-            assert "dask: auditing on a local cluster of 2 worker process(es)" in p.stderr
-            assert "dashboard: http://" in p.stderr
-    local, dask = out["local"], out["dask"]
+    from audit.cli import main
+
+    def flags(kind):
+        return ["check", str(FIXTURES / "clips"), "--executor", kind, "--jobs", "2",
+                "--json", str(tmp_path / f"{kind}.json"), "--report", str(tmp_path / kind),
+                "--db", str(tmp_path / f"{kind}.db")]
+
+    assert main(flags("local") + ["-q"]) == 1  # the fixtures hold a failing and a corrupt clip
+    p = run_cli(*flags("dask"))  # the real entry point, as users run it
+    assert p.returncode == 1, p.stderr
+    assert "dask: auditing on a local cluster of 2 worker process(es)" in p.stderr
+    assert "dashboard: http://" in p.stderr
+    local, dask = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("local", "dask"))
     assert len(local["clips"]) == 6
     assert _comparable(dask) == _comparable(local)
     assert dask["counts"] == local["counts"] and dask["exit_code"] == local["exit_code"] == 1
@@ -157,3 +159,33 @@ def test_a_clip_that_kills_every_worker_ends_as_error(render_clip):
     assert "poison.mp4" in f["message"] and "2 tries" in f["evidence"]["detail"]
     assert all(res[i]["verdict"] != "error" for i in (0, 2, 3))
     assert time.monotonic() - t0 < 60
+
+
+def test_an_unreachable_scheduler_is_a_usage_error_naming_it():
+    from audit.errors import UsageError
+
+    ex = DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout_s=1.5, log=lambda m: None)
+    with pytest.raises(UsageError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(ex.run([AuditTask(str(FIXTURES / "clips" / "static.mp4"))]))
+
+
+@pytest.mark.slow
+def test_cli_on_a_scheduler_you_run(tmp_path):
+    """--scheduler: the run uses a cluster that outlives it; results keyed per run, nothing left behind."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    clips = [FIXTURES / "clips" / n for n in ("static.mp4", "flicker.mp4", "corrupt.mp4")]
+    args = [str(clips[0]), clips[1].resolve().as_uri(), str(clips[2])]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0,
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        p = run_cli("check", *args, "--executor", "dask", "--scheduler", cluster.scheduler_address,
+                    "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep"), "--no-history")
+        assert p.returncode == 1, p.stderr
+        assert f"dask: auditing on {cluster.scheduler_address}" in p.stderr
+        run = json.loads((tmp_path / "r.json").read_text())
+        assert [c["path"] for c in run["clips"]] == args
+        assert [c["verdict"] for c in run["clips"]] == ["pass", "fail", "error"]
+        # every result was released once collected: the cluster keeps nothing of the run
+        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
