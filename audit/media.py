@@ -376,22 +376,26 @@ def _probe(p: Path, container, size: int) -> ClipReader:
 
 def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path | str], list[str]]:
     """Expand files and folders (recursively) into clip paths, in a stable order. URLs
-    (``s3://bucket/clip.mp4``) are kept as given, as strings.
+    (``s3://bucket/clip.mp4``) stay strings.
 
     Files named explicitly are kept whatever their extension (they get a clear error later if
-    they are not video); folders contribute files with a video extension. Returns (clips, notes)
+    they are not video); folders contribute files with a video extension. URLs are kept as given,
+    except folder URLs (ending in ``/``) and globs, listed with fsspec. Returns (clips, notes)
     where notes name folders that held no clip.
     """
     clips: list[Path] = []
     notes: list[str] = []
     seen: set = set()
-    from .remote import is_url
+    from .remote import expand_url, is_url
 
     for raw in paths:
         if is_url(raw):  # an fsspec URL (s3://...): read by the worker that audits it
-            if raw not in seen:
-                seen.add(raw)
-                clips.append(raw)
+            urls, url_notes = expand_url(raw, extensions)
+            notes.extend(url_notes)
+            for u in urls:
+                if u not in seen:
+                    seen.add(u)
+                    clips.append(u)
             continue
         p = Path(raw)
         if p.is_dir():

@@ -80,6 +80,24 @@ def check_url(url: str) -> str | None:
     return None
 
 
+def expand_url(url: str, extensions: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """A folder URL (ending in ``/``) or a glob (``s3://bucket/batch/*.mp4``) as the clip URLs it
+    lists (folders recursively, clips by extension), sorted; any other URL as itself.
+    Returns (urls, notes). Lists names only: no clip is read here."""
+    if not (url.endswith("/") or any(c in url for c in "*?[")):
+        return [url], []
+    try:
+        fs, path = filesystem(url)
+    except UrlBackendMissingError:
+        return [url], []  # each clip's verdict says what to install
+    try:
+        found = fs.glob(path) if any(c in url for c in "*?[") else fs.find(path)
+    except OSError as e:
+        return [], [f"{url}: cannot list it ({type(e).__name__}: {e})"]
+    urls = sorted(fs.unstrip_protocol(p) for p in found if posixpath.splitext(p)[1].lower() in extensions)
+    return urls, ([] if urls else [f"{url}: holds no clips ({', '.join(extensions)})"])
+
+
 def _local_path(fs, path: str) -> str | None:
     """The path to audit in place when ``fs`` is this machine's file system."""
     from fsspec.implementations.local import LocalFileSystem

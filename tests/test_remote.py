@@ -26,6 +26,21 @@ def test_find_clips_keeps_urls_as_given(tmp_path):
     assert clips == [tmp_path / "a.mp4", "s3://bucket/clip.mp4"] and notes == []
 
 
+def test_folder_and_glob_urls_list_their_clips():
+    fs = fsspec.filesystem("memory")
+    for name in ("d/b.mp4", "d/sub/a.MOV", "d/notes.txt", "d/c.mp4"):
+        fs.pipe(f"/lst/{name}", b"x")
+    try:
+        folder, notes = find_clips(["memory://lst/d/"])
+        glob, _ = find_clips(["memory://lst/d/*.mp4", "memory:///lst/d/b.mp4"])
+        empty, empty_notes = find_clips(["memory://lst/nothing/*.mp4"])
+    finally:
+        fs.rm("/lst", recursive=True)
+    assert folder == ["memory:///lst/d/b.mp4", "memory:///lst/d/c.mp4", "memory:///lst/d/sub/a.MOV"] and not notes
+    assert glob == ["memory:///lst/d/b.mp4", "memory:///lst/d/c.mp4"]  # listed once
+    assert empty == [] and "memory://lst/nothing/*.mp4: holds no clips" in empty_notes[0]
+
+
 def test_file_url_is_audited_in_place_and_named_as_given():
     clip = FIXTURES / "clips" / "flicker.mp4"
     url = clip.resolve().as_uri()
