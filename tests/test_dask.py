@@ -27,6 +27,16 @@ from conftest import FIXTURES, ROOT, run_cli
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Dask's nannies set variables (OMP_NUM_THREADS, PYTHONHASHSEED...) in the process that starts
+    a LocalCluster: keep them out of the tests that run after these."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def _comparable(run: dict) -> list[dict]:
     clips = json.loads(json.dumps(run["clips"]))
     for c in clips:
