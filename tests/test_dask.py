@@ -1,8 +1,13 @@
 """The Dask executor: same results as the local pool, worker loss survived, nothing duplicated.
 
-Each test starts a real ``LocalCluster`` of 2 worker processes (through ``DaskExecutor`` or the
-CLI). Test-only task functions (a clip that is slow, a clip that kills its worker) are defined
-here and shipped to the workers by value: production code has no test hook.
+Each test runs a real Dask cluster of 2 worker processes: a ``LocalCluster`` (through the CLI or
+``DaskExecutor``) or a scheduler and workers started with Dask's own ``dask scheduler`` /
+``dask worker`` commands. None of it runs in the pytest process: a scheduler, nannies and a
+client there leave threads behind and write variables (OMP_NUM_THREADS, PYTHONHASHSEED,
+MALLOC_TRIM_THRESHOLD_...) into os.environ, which every later subprocess test would inherit.
+``DaskExecutor`` with a test-only task function (a clip that is slow, a clip that kills its
+worker) runs in a child interpreter that imports this module (``_dask_in_child``); the
+functions are shipped to the workers by value: production code has no test hook.
 """
 
 from __future__ import annotations
@@ -22,19 +27,38 @@ import pytest
 
 from audit.dask_executor import DaskExecutor
 from audit.executors import InlineExecutor
-from audit.pipeline import AuditTask, audit_clip
+from audit.pipeline import AuditOptions, AuditTask, audit_clip
 from conftest import FIXTURES, ROOT, run_cli
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+TESTS = Path(__file__).resolve().parent
 
-@pytest.fixture(autouse=True)
-def _restore_environ():
-    """Dask's nannies set variables (OMP_NUM_THREADS, PYTHONHASHSEED...) in the process that starts
-    a LocalCluster: keep them out of the tests that run after these."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+
+def _dask_in_child(tmp_path: Path, fn: str, paths: list[str], timeout: float = 180, **executor) -> dict:
+    """``DaskExecutor(fn=<fn of this module>, **executor).run(...)`` in a child interpreter.
+
+    Returns ``{"results": [[index, clip], ...], "pinned": bool}`` or ``{"usage_error": message}``."""
+    spec, out = tmp_path / "dask_spec.json", tmp_path / "dask_out.json"
+    spec.write_text(json.dumps({"fn": fn, "paths": paths, "extra": {"pid_file": str(tmp_path / "slow.pid")},
+                                "executor": executor}))
+    code = f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(TESTS)!r}]; import test_dask; test_dask._child(*sys.argv[1:])"
+    p = subprocess.run([sys.executable, "-c", code, str(spec), str(out)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=timeout)
+    assert p.returncode == 0 and out.exists(), p.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def _child(spec_path: str, out_path: str) -> None:
+    from audit.errors import UsageError
+
+    spec = json.loads(Path(spec_path).read_text())
+    opts = AuditOptions(extra=spec["extra"])
+    ex = DaskExecutor(fn=globals()[spec["fn"]], log=lambda m: None, **spec["executor"])
+    try:
+        res = {"results": list(ex.run([AuditTask(p, opts) for p in spec["paths"]])), "pinned": ex.pinned}
+    except UsageError as e:
+        res = {"usage_error": str(e)}
+    Path(out_path).write_text(json.dumps(res))
 
 
 def _comparable(run: dict) -> list[dict]:
@@ -120,26 +144,23 @@ def _kill_when_recorded(pid_file: Path, killed: list[int]) -> None:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_batch_costs_no_clip_and_duplicates_none(render_clip, tmp_path):
-    from audit.pipeline import AuditOptions
-
-    opts = AuditOptions(extra={"pid_file": str(tmp_path / "slow.pid")})
     clips = [render_clip(f"c{i}.mp4", seconds=0.4, seed=i) for i in range(4)]
     slow = render_clip("slow.mp4", seconds=0.4, seed=9)
     paths = [str(clips[0]), str(slow), str(clips[1]), clips[2].resolve().as_uri(), str(clips[3])]
-    tasks = [AuditTask(p, opts) for p in paths]
     killed: list[int] = []
     killer = threading.Thread(target=_kill_when_recorded, args=(tmp_path / "slow.pid", killed), daemon=True)
     killer.start()
-    got = list(DaskExecutor(workers=2, fn=slow_then_audit, log=lambda m: None).run(tasks))
+    got = [tuple(r) for r in _dask_in_child(tmp_path, "slow_then_audit", paths, workers=2)["results"]]
     killer.join(5)
     assert len(killed) == 1, "the slow clip never started, so no worker was killed"
     indexes = [i for i, _ in got]
-    assert sorted(indexes) == list(range(len(tasks)))  # every clip exactly once
+    assert sorted(indexes) == list(range(len(paths)))  # every clip exactly once
     by_index = dict(got)
     # The killed clip was retried on a fresh worker and audited normally.
     assert by_index[1]["path"] == str(slow) and by_index[1]["verdict"] != "error"
-    inline = dict(InlineExecutor().run([AuditTask(p) for p in paths]))
-    for i in range(len(tasks)):
+    # the same JSON round trip as the child's results
+    inline = {i: json.loads(json.dumps(c)) for i, c in InlineExecutor().run([AuditTask(p) for p in paths])}
+    for i in range(len(paths)):
         assert by_index[i]["path"] == paths[i]
         for key in ("verdict", "sha256", "media", "metrics", "findings"):
             assert by_index[i][key] == inline[i][key], (paths[i], key)
@@ -154,12 +175,14 @@ def killing_clip(task: AuditTask) -> dict:
 
 
 @pytest.mark.slow
-def test_a_clip_that_kills_every_worker_ends_as_error(render_clip):
+def test_a_clip_that_kills_every_worker_ends_as_error(render_clip, tmp_path):
     good = [render_clip(f"g{i}.mp4", seconds=0.3, seed=i) for i in range(3)]
     poison = render_clip("poison.mp4", seconds=0.3)
-    tasks = [AuditTask(str(p)) for p in (good[0], poison, good[1], good[2])]
+    paths = [str(p) for p in (good[0], poison, good[1], good[2])]
     t0 = time.monotonic()
-    got = list(DaskExecutor(workers=2, fn=killing_clip, allowed_failures=1, log=lambda m: None).run(tasks))
+    out = _dask_in_child(tmp_path, "killing_clip", paths, workers=2, allowed_failures=1)
+    assert out["pinned"]  # 2 workers: one decoder / OpenCV thread each (audit.dask_worker.PinThreads)
+    got = [tuple(r) for r in out["results"]]
     assert sorted(i for i, _ in got) == [0, 1, 2, 3]
     res = dict(got)
     crashed = res[1]
@@ -171,31 +194,69 @@ def test_a_clip_that_kills_every_worker_ends_as_error(render_clip):
     assert time.monotonic() - t0 < 60
 
 
-def test_an_unreachable_scheduler_is_a_usage_error_naming_it():
-    from audit.errors import UsageError
+def test_an_unreachable_scheduler_is_a_usage_error_naming_it(tmp_path):
+    res = _dask_in_child(tmp_path, "audit_clip", [str(FIXTURES / "clips" / "static.mp4")],
+                         scheduler="tcp://127.0.0.1:9", timeout_s=1.5)
+    assert res.get("usage_error", "").startswith("cannot reach the Dask scheduler at tcp://127.0.0.1:9"), res
 
-    ex = DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout_s=1.5, log=lambda m: None)
-    with pytest.raises(UsageError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        list(ex.run([AuditTask(str(FIXTURES / "clips" / "static.mp4"))]))
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A scheduler and 2 single-threaded workers started with Dask's own commands, as a user
+    would (``dask scheduler`` / ``dask worker``); yields the scheduler address."""
+    sched_file = tmp_path / "scheduler.json"
+    dask_cli = [sys.executable, "-m", "dask"]
+    procs = [subprocess.Popen([*dask_cli, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file",
+                               str(sched_file)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))]
+    try:
+        deadline = time.monotonic() + 60
+        address = None
+        while address is None and time.monotonic() < deadline:
+            try:
+                address = json.loads(sched_file.read_text())["address"]
+            except (OSError, ValueError, KeyError):  # not written yet, or half-written
+                time.sleep(0.1)
+        assert address, "dask scheduler did not start within 60 s"
+        # the workers import the checkout's audit package (the tasks run audit_clip)
+        procs.append(subprocess.Popen([*dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                       "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(ROOT))))
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+
+
+def _on_scheduler(address: str, code: str) -> str:
+    """Prints ``code`` (an expression of ``client``) in a child interpreter; returns the output."""
+    prog = f"from distributed import Client\nwith Client({address!r}, timeout='20s') as client:\n    print({code})"
+    p = subprocess.run([sys.executable, "-c", prog], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout.strip()
 
 
 @pytest.mark.slow
-def test_cli_on_a_scheduler_you_run(tmp_path):
+def test_cli_on_a_scheduler_you_run(tmp_path, dask_cluster):
     """--scheduler: the run uses a cluster that outlives it; results keyed per run, nothing left behind."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
+    address = dask_cluster
+    _on_scheduler(address, "client.wait_for_workers(2, timeout=60)")
     clips = [FIXTURES / "clips" / n for n in ("static.mp4", "flicker.mp4", "corrupt.mp4")]
     args = [str(clips[0]), clips[1].resolve().as_uri(), str(clips[2])]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0,
-                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        p = run_cli("check", *args, "--executor", "dask", "--scheduler", cluster.scheduler_address,
-                    "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep"), "--no-history")
-        assert p.returncode == 1, p.stderr
-        assert f"dask: auditing on {cluster.scheduler_address}" in p.stderr
-        run = json.loads((tmp_path / "r.json").read_text())
-        assert [c["path"] for c in run["clips"]] == args
-        assert [c["verdict"] for c in run["clips"]] == ["pass", "fail", "error"]
-        # every result was released once collected: the cluster keeps nothing of the run
-        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+    p = run_cli("check", *args, "--executor", "dask", "--scheduler", address,
+                "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep"), "--no-history")
+    assert p.returncode == 1, p.stderr
+    assert f"dask: auditing on {address}" in p.stderr
+    run = json.loads((tmp_path / "r.json").read_text())
+    assert [c["path"] for c in run["clips"]] == args
+    assert [c["verdict"] for c in run["clips"]] == ["pass", "fail", "error"]
+    # every result was released once collected: the cluster keeps nothing of the run
+    assert _on_scheduler(address, "client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))") == "0"
+    # more than one worker thread: the workers were set to one decoder / OpenCV thread each
+    assert _on_scheduler(address, "sorted(set(client.run(lambda: __import__('cv2').getNumThreads()).values()))") == "[1]"
