@@ -83,6 +83,7 @@ class DaskExecutor:
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.timeout_s = timeout_s
         self.dashboard_link: str | None = None
+        self.pinned = False  # whether workers were set to one decoder / OpenCV thread each
 
     def _start(self):
         """(client, cluster or None). A scheduler that cannot be reached is a UsageError."""
@@ -126,6 +127,15 @@ class DaskExecutor:
                 msg += " (pip install bokeh for its pages)"
         self.log(msg)
 
+    def _pin_threads(self, client) -> None:
+        """More than one worker thread in the cluster: one core each, as the local pool does."""
+        threads = sum(client.nthreads().values()) if self.scheduler else self.workers
+        self.pinned = threads > 1
+        if self.pinned:
+            from .dask_worker import PinThreads
+
+            client.register_plugin(PinThreads())
+
     def run(self, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
         if not tasks:
             return
@@ -133,6 +143,7 @@ class DaskExecutor:
         client, cluster = self._start()
         try:
             self._announce(client)
+            self._pin_threads(client)
             yield from self._collect(client, distributed, tasks)
         finally:
             client.close()

@@ -36,6 +36,22 @@ def crashed_clip(task: AuditTask, detail: str) -> dict:
     )
 
 
+def pin_threads() -> None:
+    """One clip at a time on one core: FFmpeg's decoder and OpenCV each use a single thread.
+
+    Run in every worker process when more than one worker audits at once (``--jobs 2+``, Dask
+    workers): otherwise each worker's decoder and OpenCV start a thread per core, N workers fight
+    over the same cores and the pool scales poorly (measured in benchmarks/bench_executors.py).
+    Results do not change: decoding is exact and OpenCV's results do not depend on its threads.
+    """
+    import cv2
+
+    from . import media
+
+    media.DECODE_THREADS = 1
+    cv2.setNumThreads(1)
+
+
 class InlineExecutor:
     """Audits in this process, one clip after the other (``--jobs 0``: for debugging)."""
 
@@ -57,7 +73,9 @@ class LocalExecutor:
         self._ctx = multiprocessing.get_context("forkserver")
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx)
+        # One worker keeps FFmpeg's and OpenCV's own threads: it has the cores to itself.
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx,
+                                   initializer=pin_threads if self.jobs > 1 else None)
 
     def run(self, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
         pending = list(range(len(tasks)))

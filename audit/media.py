@@ -301,6 +301,11 @@ class ClipReader:
         return info
 
 
+# FFmpeg decoder threads per clip; 0 = FFmpeg's choice (about one per core). Worker pools that
+# run one clip per core set 1 (audit.executors.pin_threads).
+DECODE_THREADS = 0
+
+
 def open_clip(path: str | Path) -> ClipReader:
     """Open and probe ``path``. Raises an ``InputError`` subclass naming the file and the problem."""
     p = Path(path)
@@ -347,6 +352,8 @@ def _probe(p: Path, container, size: int) -> ClipReader:
     if not cc.width or not cc.height:
         raise UndecodableError(p, "video stream has no frame size; the file is corrupt")
     v.thread_type = "AUTO"
+    if DECODE_THREADS:
+        cc.thread_count = DECODE_THREADS
     if v.duration is not None and v.time_base is not None:
         duration = float(v.duration * v.time_base)
     elif container.duration is not None:
