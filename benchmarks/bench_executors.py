@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Executors side by side on one batch, in one run: local --jobs 1, local --jobs 2, Dask 2 workers.
 
-    python benchmarks/bench_executors.py [--clips 40] [--seconds 1.5] [--repeat 1]
+    python benchmarks/bench_executors.py [--clips 40] [--seconds 1.5] [--rounds 3]
 
 Renders ``--clips`` short 320x180 clips (once, under benchmarks/out/executors/), then audits the
 batch with ``LocalExecutor(1)``, ``LocalExecutor(2)`` and ``DaskExecutor`` on a LocalCluster of 2
@@ -12,6 +12,13 @@ ratios (targets: jobs 2 >= 1.8x jobs 1; Dask within 10% of the local pool at 2 w
 thread reads the RSS of every worker process (the busy descendants of this process) while the batch
 runs: per worker, RSS once a quarter of the batch is done and at the end (flat = no growth). It
 also checks that every executor returned the same results (timings aside).
+
+CPU seconds tell what the wall clock cannot on a shared machine: per executor, the CPU of its
+worker processes (all of it, and the part spent before the first result: process start-up,
+imports, cluster start) and of this driver process (which hosts the Dask scheduler of a
+LocalCluster). ``--rounds R`` runs the three executors R times in alternating order (ABC, CBA,
+...) and reports the median of each figure, so a change in the machine's load does not favour
+one executor.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ class RssSampler:
         self.done = 0
         self.samples: list[tuple[int, int, int]] = []
         self.cpu: dict[int, float] = {}
+        self.cpu_at_first: dict[int, float] = {}
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
@@ -66,6 +74,22 @@ class RssSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._t.join()
+
+    def _read_cpu(self) -> dict[int, float]:
+        import psutil
+
+        out = {}
+        for p in self.me.children(recursive=True):
+            try:
+                ct = p.cpu_times()
+            except psutil.Error:
+                continue
+            out[p.pid] = ct.user + ct.system
+        return out
+
+    def mark_first(self) -> None:
+        """The first result is in: what every process used so far is start-up."""
+        self.cpu_at_first = self._read_cpu()
 
     def _loop(self):
         import psutil
@@ -96,29 +120,56 @@ class RssSampler:
             if not s:
                 continue
             q = [r for d, r in s if d >= total // 4] or [s[0][1]]
-            rows.append({"pid": pid, "cpu_s": round(cpu, 1), "rss_q1_mib": round(q[0] / 2**20, 1),
+            rows.append({"pid": pid, "cpu_s": round(cpu, 2), "cpu_startup_s": round(self.cpu_at_first.get(pid, 0.0), 2),
+                         "rss_q1_mib": round(q[0] / 2**20, 1),
                          "rss_end_mib": round(s[-1][1] / 2**20, 1), "rss_max_mib": round(max(r for _, r in s) / 2**20, 1)})
         return rows
 
 
 def run_one(name: str, executor, tasks) -> dict:
+    import psutil
+
+    me = psutil.Process()
     results: dict[int, dict] = {}
     with RssSampler() as sampler:
+        c0 = sum(me.cpu_times()[:2])
         t0 = time.perf_counter()
         first = None
         for i, res in executor.run(tasks):
             if first is None:
                 first = time.perf_counter() - t0
+                sampler.mark_first()
             results[i] = res
             sampler.done += 1
         wall = time.perf_counter() - t0
+        driver_cpu = sum(me.cpu_times()[:2]) - c0
     n = len(tasks)
     assert sorted(results) == list(range(n)), f"{name}: clips lost or duplicated"
+    workers = sampler.workers(n)
+    children_cpu = sum(sampler.cpu.values())  # workers + nannies, forkserver, resource tracker
+    cpu = sum(w["cpu_s"] for w in workers)
+    startup = sum(w["cpu_startup_s"] for w in workers)
     return {
         "name": name, "wall_s": wall, "first_s": first, "clips_per_s": n / wall,
         "steady_clips_per_s": (n - 1) / (wall - first) if wall > first else float("nan"),
-        "workers": sampler.workers(n), "results": [results[i] for i in range(n)],
+        "worker_cpu_s": cpu, "worker_startup_cpu_s": startup,
+        # after the first result: per clip (the first clip's own CPU counts as start-up)
+        "worker_cpu_per_clip_s": (cpu - startup) / (n - 1) if n > 1 else float("nan"),
+        "driver_cpu_s": driver_cpu, "children_cpu_s": children_cpu,
+        "workers": workers, "results": [results[i] for i in range(n)],
     }
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """Median of every figure over the rounds; workers and results from the median-wall round."""
+    import statistics
+
+    out = dict(sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2])
+    for k in ("wall_s", "first_s", "clips_per_s", "steady_clips_per_s", "worker_cpu_s", "worker_startup_cpu_s",
+              "worker_cpu_per_clip_s", "driver_cpu_s", "children_cpu_s"):
+        out[k] = statistics.median(r[k] for r in runs)
+    out["all_results"] = [r["results"] for r in runs]
+    return out
 
 
 def _comparable(results: list[dict]) -> str:
@@ -129,6 +180,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=1.5, help="length of each clip (s)")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each executor, in alternating order")
     args = ap.parse_args()
 
     from audit.dask_executor import DaskExecutor
@@ -140,32 +192,52 @@ def main() -> int:
     load = os.getloadavg()
     print(f"{len(tasks)} clips of {args.seconds:g} s 320x180; {os.cpu_count()} CPUs; "
           f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    runs = [
-        run_one("local --jobs 1", LocalExecutor(1), tasks),
-        run_one("local --jobs 2", LocalExecutor(2), tasks),
-        run_one("dask LocalCluster 2 workers", DaskExecutor(workers=2, log=lambda m: None), tasks),
+    makers = [
+        ("local --jobs 1", lambda: LocalExecutor(1)),
+        ("local --jobs 2", lambda: LocalExecutor(2)),
+        ("dask LocalCluster 2 workers", lambda: DaskExecutor(workers=2, log=lambda m: None)),
     ]
-    same = len({_comparable(r["results"]) for r in runs}) == 1
+    by_name: dict[str, list[dict]] = {name: [] for name, _ in makers}
+    for rnd in range(max(1, args.rounds)):
+        order = makers if rnd % 2 == 0 else makers[::-1]
+        for name, make in order:
+            r = run_one(name, make(), tasks)
+            by_name[name].append(r)
+            print(f"round {rnd + 1}: {name}: {r['wall_s']:.2f} s wall, {r['worker_cpu_s']:.1f} worker CPU s",
+                  flush=True)
+    runs = [_median_run(by_name[name]) for name, _ in makers]
+    same = len({_comparable(res) for r in runs for res in r["all_results"]}) == 1
     print()
-    print(f"| executor | wall s | first clip s | clips/s | steady clips/s | vs jobs 1 |")
-    print(f"|---|---|---|---|---|---|")
+    print(f"Medians of {max(1, args.rounds)} round(s).")
+    print()
+    print("| executor | wall s | first clip s | clips/s | steady clips/s | vs jobs 1 | worker CPU s "
+          "| of which start-up | worker CPU s / clip after the first | driver CPU s | all child processes CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     base = runs[0]["clips_per_s"]
     for r in runs:
         print(f"| {r['name']} | {r['wall_s']:.2f} | {r['first_s']:.2f} | {r['clips_per_s']:.2f} | "
-              f"{r['steady_clips_per_s']:.2f} | {r['clips_per_s'] / base:.2f}x |")
+              f"{r['steady_clips_per_s']:.2f} | {r['clips_per_s'] / base:.2f}x | {r['worker_cpu_s']:.1f} | "
+              f"{r['worker_startup_cpu_s']:.1f} | {r['worker_cpu_per_clip_s']:.3f} | {r['driver_cpu_s']:.1f} | "
+              f"{r['children_cpu_s']:.1f} |")
     j2, dk = runs[1], runs[2]
     print()
     print(f"jobs 2 / jobs 1: {j2['clips_per_s'] / base:.2f}x (target >= 1.8x); steady "
           f"{j2['steady_clips_per_s'] / runs[0]['steady_clips_per_s']:.2f}x")
     print(f"dask 2 workers / local jobs 2: {dk['clips_per_s'] / j2['clips_per_s']:.2f}x (target >= 0.90x); steady "
           f"{dk['steady_clips_per_s'] / j2['steady_clips_per_s']:.2f}x")
+    print("cores kept busy (CPU of every child process and of this driver / wall): " + "; ".join(
+        f"{r['name']} {(r['children_cpu_s'] + r['driver_cpu_s']) / r['wall_s']:.2f}" for r in runs))
     print(f"same results from every executor (timings aside): {same}")
     print()
-    print("| executor | worker pid | cpu s | RSS at 1/4 of batch MiB | RSS at end MiB | RSS max MiB |")
-    print("|---|---|---|---|---|---|")
+    print("Per worker, the median-wall round of each executor:")
+    print()
+    print("| executor | worker pid | cpu s | cpu s before the first result | RSS at 1/4 of batch MiB "
+          "| RSS at end MiB | RSS max MiB |")
+    print("|---|---|---|---|---|---|---|")
     for r in runs:
         for w in r["workers"]:
-            print(f"| {r['name']} | {w['pid']} | {w['cpu_s']} | {w['rss_q1_mib']} | {w['rss_end_mib']} | {w['rss_max_mib']} |")
+            print(f"| {r['name']} | {w['pid']} | {w['cpu_s']} | {w['cpu_startup_s']} | {w['rss_q1_mib']} | "
+                  f"{w['rss_end_mib']} | {w['rss_max_mib']} |")
     load = os.getloadavg()
     print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0 if same else 1
