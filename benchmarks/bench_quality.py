@@ -5,8 +5,10 @@
 
 1. A 12 s 1280x720 30 fps H.264 clip (a pan with a growing warp and light flicker, so every
    detector has work): decode-only passes (PyAV, every frame) alternate with full audits
-   (``audit_clip`` with every registered detector); prints the best of each, their ratio
-   (target <= 1.5) and each detector's own time per frame.
+   (``audit_clip`` with every registered detector, detector lanes on their threads as by
+   default) and full audits on one thread (``[analysis] parallel = false``); prints the best of
+   each, the ratios (target <= 1.5), CPU seconds of all threads, the machine's load average
+   (the ratio needs a free core: quote it with the load) and each detector's time per frame.
 2. A 60 s 1920x1080 30 fps clip audited in a child process that reports its own peak RSS
    (VmHWM; target <= 400 MB): memory must not grow with clip length.
 Clips are generated once under benchmarks/out/ (the 60 s 1080p one takes a minute or two).
@@ -60,11 +62,18 @@ def decode_only(path: Path) -> tuple[float, float]:
     return time.perf_counter() - t, _cpu() - c0
 
 
-def full_audit(path: Path) -> tuple[float, float, dict]:
-    from audit.pipeline import AuditTask, audit_clip
+def full_audit(path: Path, serial: bool = False) -> tuple[float, float, dict]:
+    from audit.pipeline import AuditOptions, AuditTask, audit_clip
 
+    opts = AuditOptions()
+    if serial:
+        from audit.policy import load_policy
+
+        pol = OUT / "serial.toml"
+        pol.write_text("[analysis]\nparallel = false\n")
+        opts = AuditOptions(policy=load_policy(pol))
     t, c0 = time.perf_counter(), _cpu()
-    r = audit_clip(AuditTask(str(path)))
+    r = audit_clip(AuditTask(str(path), opts))
     return time.perf_counter() - t, _cpu() - c0, r
 
 
@@ -90,18 +99,23 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     clip = make_clip(12.0, 1280, 720)
     full_audit(clip)  # warm up imports (OpenCV, scikit-image) outside the timings
-    dec, full = [], []
-    for _ in range(args.repeat):  # alternate so that machine noise hits both alike
+    load0 = os.getloadavg()[0]
+    dec, full, serial = [], [], []
+    for _ in range(args.repeat):  # alternate so that machine noise hits all alike
         dec.append(decode_only(clip))
         full.append(full_audit(clip))
+        serial.append(full_audit(clip, serial=True))
     d = min(x[0] for x in dec)
     dc = min(x[1] for x in dec)
     f, fc, r = min(full, key=lambda x: x[0])
+    s1, s1c, _ = min(serial, key=lambda x: x[0])
     frames = r["media"]["frames"]
     res = {
         "clip": str(clip.relative_to(ROOT)), "frames": frames,
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
         "decode_only_s": round(d, 3), "full_audit_s": round(f, 3),
         "ratio_full_over_decode": round(f / d, 3), "target": "<= 1.5",
+        "full_audit_one_thread_s": round(s1, 3), "ratio_one_thread_over_decode": round(s1 / d, 3),
         # CPU seconds (all threads): steadier than wall time on a shared, loaded machine
         "decode_only_cpu_s": round(dc, 3), "full_audit_cpu_s": round(fc, 3),
         "cpu_ratio_full_over_decode": round(fc / dc, 3),
