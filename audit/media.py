@@ -21,6 +21,14 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 
 # How many times decoding was started in this process; tests read it to prove one pass per clip.
 DECODE_PASSES = 0
+# Frames decoded ahead of the detectors, on the decoding thread (0: decode on the caller's thread).
+PREFETCH = 8
+_END = object()
+
+
+class _Raised:
+    def __init__(self, error: BaseException):
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -236,22 +244,81 @@ class ClipReader:
         self.last_t: float | None = None
         self.rotation = 0
         self._deltas: list[float] = []
+        self._producer = None
 
     def __enter__(self) -> "ClipReader":
         return self
 
     def __exit__(self, *exc) -> None:
+        self._halt()
         self._container.close()
 
-    def frames(self, max_side: int = 640) -> Iterator[Frame]:
+    def frames(self, max_side: int = 640, prefetch: int = PREFETCH) -> Iterator[Frame]:
         """Decode the clip once, yielding analysis frames (displayed orientation).
 
         A corrupt packet is skipped and counted (``corrupt_packets``); a demuxing error stops
         the pass. Either way ``decode_error`` says what happened and the frames decoded so far
         stand: a cut-off clip is still audited up to the cut.
+
+        With ``prefetch`` > 0, demuxing, decoding and the downscale run on a thread of their own,
+        up to ``prefetch`` frames ahead of the caller: PyAV and OpenCV release the GIL, so the
+        decoder keeps working while the detectors look at the previous frames (a decoder's own
+        frame threads only run while it is being fed, i.e. not while the caller analyses).
         """
         global DECODE_PASSES
         DECODE_PASSES += 1
+        if prefetch <= 0:
+            yield from self._decode(max_side)
+            return
+        import queue
+        import threading
+
+        q: queue.Queue = queue.Queue(prefetch)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for frame in self._decode(max_side):
+                    while not stop.is_set():
+                        try:
+                            q.put(frame, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(_END)
+            except BaseException as e:  # handed to the caller's thread, raised there
+                q.put(_Raised(e))
+
+        thread = threading.Thread(target=produce, name="sora-audit-decode", daemon=True)
+        self._producer = (thread, stop, q)
+        thread.start()
+        try:
+            while (item := q.get()) is not _END:
+                if isinstance(item, _Raised):
+                    raise item.error
+                yield item
+        finally:
+            self._halt()
+
+    def _halt(self) -> None:
+        """Stop and join the decoding thread (the container must not close under it)."""
+        if self._producer is None:
+            return
+        thread, stop, q = self._producer
+        stop.set()
+        import queue
+
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.05)  # make room for a producer blocked on a full queue
+            except queue.Empty:
+                pass
+        thread.join()
+        self._producer = None
+
+    def _decode(self, max_side: int) -> Iterator[Frame]:
         info = self.info
         aw = ah = None
         prev_t = None

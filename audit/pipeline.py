@@ -240,7 +240,7 @@ def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -
         lane.start()
     decode = 0.0
     clock = time.perf_counter
-    frames = iter(reader.frames(max_side=policy.get("analysis", "max_side")))
+    frames = reader.frames(max_side=policy.get("analysis", "max_side"))
     try:
         while True:
             t = clock()
@@ -252,6 +252,7 @@ def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -
                 lane.put(frame)
             main.feed(frame)
     finally:
+        frames.close()  # stops the decoding thread if the loop ended early
         for lane in side:
             lane.close()
     run.timings["decode_s"] = round(decode, 4)

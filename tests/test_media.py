@@ -96,3 +96,55 @@ def test_find_clips_recurses_and_notes_empty_folders(tmp_path, render_clip):
     clips, notes = find_clips([tmp_path / "a", tmp_path / "empty", explicit, clip])
     assert clips == [clip, explicit]  # the folder's clip once; an explicit file is kept
     assert notes == [f"{tmp_path / 'empty'}: folder holds no clips (.mp4, .mov, .m4v)"]
+
+
+def _decode_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "sora-audit-decode"]
+
+
+def test_prefetching_thread_gives_the_same_frames_and_stops_with_the_caller(render_clip):
+    """Decoding runs on its own thread, ahead of the caller: same frames as decoding inline;
+    a caller that stops early (or leaves the ``with``) stops and joins that thread."""
+    p = render_clip(width=320, height=180, fps=24, seconds=1.5)
+    with open_clip(p) as r:
+        inline = [(f.index, f.t, f.bgr.copy(), f.gray.copy()) for f in r.frames(max_side=160, prefetch=0)]
+    with open_clip(p) as r:
+        ahead = [(f.index, f.t, f.bgr.copy(), f.gray.copy()) for f in r.frames(max_side=160, prefetch=3)]
+        assert r.decoded_frames == 36
+    assert len(inline) == len(ahead) == 36
+    for a, b in zip(inline, ahead):
+        assert a[:2] == b[:2] and np.array_equal(a[2], b[2]) and np.array_equal(a[3], b[3])
+    with open_clip(p) as r:
+        it = r.frames(max_side=160, prefetch=2)
+        first = [next(it) for _ in range(3)]
+        assert [f.index for f in first] == [0, 1, 2] and _decode_threads()
+        it.close()
+        assert not _decode_threads()
+    with open_clip(p) as r:  # leaving the block without closing the generator
+        it = r.frames(max_side=160, prefetch=2)
+        next(it)
+    assert not _decode_threads()
+
+
+def test_an_error_on_the_decoding_thread_is_raised_in_the_caller(render_clip, monkeypatch):
+    import audit.media as media
+
+    calls = []
+
+    def broken(vf, aw, ah):
+        calls.append(1)
+        if len(calls) == 5:
+            raise MemoryError("no room for frame 5")
+        return real(vf, aw, ah)
+
+    real = media._to_i420
+    monkeypatch.setattr(media, "_to_i420", broken)
+    p = render_clip(seconds=1.0)
+    with open_clip(p) as r:
+        got = []
+        with pytest.raises(MemoryError, match="frame 5"):
+            for f in r.frames(max_side=160):
+                got.append(f.index)
+    assert got == [0, 1, 2, 3] and not _decode_threads()
