@@ -173,3 +173,12 @@ def test_an_unsigned_fragmented_set_is_absent(tmp_path):
     assert b["status"] == "absent" and "no C2PA manifest" in b["note"]
     assert [f["sequence"] for f in b["fragments"]] == [[1], [2], [3]]
     assert finding_codes(b) == {}
+
+
+def test_a_segment_file_may_hold_several_fragments(tmp_path):
+    seg = tmp_path / "seg1-2.m4s"  # DASH segments often carry more than one moof + mdat
+    seg.write_bytes(FRAGS[0].read_bytes() + FRAGS[1].read_bytes())
+    assert check_fragment(seg) == [1, 2]
+    b = verify(INIT, own_trust(), fragments=[seg, FRAGS[2]])
+    assert b["status"] == "trusted" and [f["sequence"] for f in b["fragments"]] == [[1, 2], [3]]
+    assert b["fragment_gaps"] == []
