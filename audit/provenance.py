@@ -529,6 +529,7 @@ def block_from(state: str | None, results: dict, store: dict, manifest: dict,
         "tsa": _tsa(sig),
         "alg": sig.get("alg"),
         "cert_serial_number": sig.get("cert_serial_number"),
+        "hard_binding": _hard_binding(manifest, active),
         "title": manifest.get("title"),
         "label": manifest.get("label"),
         "actions": actions,
@@ -540,6 +541,22 @@ def block_from(state: str | None, results: dict, store: dict, manifest: dict,
         "note": None if (trust and trust.configured) or status != VALID else NO_TRUST,
     })
     return b
+
+
+def _hard_binding(manifest: dict, active: dict) -> dict | None:
+    """The hash assertion binding the manifest to the file: its label (``c2pa.hash.bmff.v3``,
+    ``c2pa.hash.data``...) and whether it is a Merkle map (per-fragment / per-chunk hashes)
+    rather than one hash over the file (None when the library does not list its data: it lists
+    BMFF hashes, not data hashes of images)."""
+    for a in manifest.get("assertions") or []:
+        label = str(a.get("label", ""))
+        if label.startswith("c2pa.hash."):
+            return {"label": label, "merkle": bool((a.get("data") or {}).get("merkle"))}
+    for it in _items(active):  # else from the validation entry that checked it
+        parts, url = (it.get("code") or "").split("."), it.get("url") or ""
+        if len(parts) > 2 and parts[0] == "assertion" and parts[1].endswith("Hash") and "/c2pa.hash." in url:
+            return {"label": url.rsplit("/", 1)[-1], "merkle": None}
+    return None
 
 
 def _generator_name(cgi: list) -> str | None:

@@ -47,6 +47,7 @@ def test_init_plus_fragments_verify_together_trusted_with_the_test_root():
     assert b["fragment_mode"] == "whole_file"
     assert [f["sequence"] for f in b["fragments"]] == [[1], [2], [3]]
     assert b["title"] == "fragmented.mp4" and b["ai_disclosure"] is True
+    assert b["hard_binding"] == {"label": "c2pa.hash.bmff.v3", "merkle": False}  # one hash over the file
     assert finding_codes(b) == {}
 
 

@@ -105,6 +105,7 @@ def test_sora_manifest_fields_as_the_notes_describe_them():
     assert b["ai_disclosure"] is True and b["digital_source_type"].endswith("/trainedAlgorithmicMedia")
     assert b["title"].endswith("_media.mp4") and b["manifest_count"] == 1
     assert b["signed_at"] == "2025-10-06T17:21:08+00:00"
+    assert b["hard_binding"] == {"label": "c2pa.hash.bmff.v3", "merkle": False}
     assert codes(b, policy(require_ai_disclosure=True)) == {}
 
 

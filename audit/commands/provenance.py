@@ -88,6 +88,9 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     console.print(f"  generator    {e(b.get('claim_generator'))}   claim v{e(b.get('claim_version'))}   "
                   f"manifests {b.get('manifest_count')}")
     console.print(f"  title        {e(b.get('title'))}")
+    hb = b.get("hard_binding") or {}
+    if hb:
+        console.print(f"  hash binding {e(hb.get('label'))}{' (Merkle)' if hb.get('merkle') else ''}")
     console.print(f"  source type  {e(b.get('digital_source_type'))}   AI disclosed: {'yes' if b.get('ai_disclosure') else 'no'}")
     for a in b.get("actions") or []:
         console.print(f"  action       {e(a.get('action'))} by {e(a.get('software_agent'))}")
