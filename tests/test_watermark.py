@@ -59,7 +59,7 @@ def _check_track(w, info):
     """Every analysed frame showing the mark is in the track, each box within 2 px of truth."""
     analysed = w["frames_analysed"]
     assert analysed >= 9  # 2 s at 5 per second
-    assert len(w["track"]) / analysed >= 0.98, w["track"]
+    assert len(w["track"]) / analysed >= 0.98, (info.path.name, w["track"])
     for t, x, y, bw, bh in w["track"]:
         tx, ty, tw, th = truth_at(info, t)
         assert abs(x - tx) <= 2 and abs(y - ty) <= 2 and abs(bw - tw) <= 3 and abs(bh - th) <= 2, (t, x, y, tx, ty)

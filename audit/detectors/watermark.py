@@ -4,8 +4,10 @@ Frames are analysed at ``[watermark] sample_fps`` (by presentation time, so VFR 
 sampled evenly), on a grey copy ``match_side`` pixels on the long side. Two methods:
 
 - ``template`` (a template PNG was given, ``--watermark-template`` or ``templates`` in the
-  policy): multi-scale gradient matching (``audit.watermark_match``), looking near the last
-  box first, then over the frame at the scale the mark was found at;
+  policy): multi-scale gradient matching (``audit.watermark_match``). The mark is *found* by
+  a whole-frame search (on the last few frames averaged, and in still shots on what changed
+  since the previous frame), then *held*: each frame is verified at the known place with a
+  lower score, and the frames kept from the last ``lookback_s`` are verified there too;
 - ``template_free`` (no template): an overlay that stays put while the content moves
   (``audit.watermark_free``). It cannot tell an overlay from scenery in a static shot and
   says so (``undecidable_s``) rather than guess.
@@ -37,7 +39,11 @@ from . import Detector, DetectorResult
 
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
-FULL_SEARCH_EVERY = 2
+FULL_SEARCH_EVERY = 3
+# Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
+PLACES = 8
+# Patches of change (largest first) searched for the mark arriving or leaving, per frame.
+CHANGE_PATCHES = 4
 
 
 @dataclass
@@ -93,6 +99,7 @@ class WatermarkDetector(Detector):
         self.last = None          # where the mark was in the last analysed frame (a Match, match px)
         self.unseen = 0           # analysed frames since the mark was last found
         self._prev_raw = None     # the previous analysed frame's gradients before the cap
+        self.places: deque = deque(maxlen=PLACES)  # places the mark held (Matches)
         self._best_score = -1.0
         self._hw = (0, 0)
         # the analysed frames kept for looking back: (sample index, gradients, to_display)
@@ -156,6 +163,7 @@ class WatermarkDetector(Detector):
         if m is not None:
             self.last = m
             self._mark(len(self.samples) - 1, m, to_display)
+            self._remember(m)
 
     def _hold(self, fg: FrameGradients):
         """The mark where it was (same size, within a pixel), or, for a mark that moves,
@@ -173,8 +181,19 @@ class WatermarkDetector(Detector):
         one in ``FULL_SEARCH_EVERY``: a place found later is checked back on the frames
         skipped), and what changed since the previous frame."""
         self.unseen += 1
+        # Generators move the mark between a few places: those seen before are checked first
+        # (at a known place one frame's verify_score is enough; no search needed).
+        back = None
+        for pl in self.places:
+            h = fg.at(self.bank.scales[pl.scale], pl.scale, pl.x, pl.y)
+            if h is not None and h.score >= self.pol["verify_score"] and (back is None or h.score > back.score):
+                back = h
+        if back is not None:
+            self.unseen = 0
+            self._look_back(back)
+            return back
         cands = self._arrival(raw, prev)
-        if self.unseen <= 2 or self.unseen % FULL_SEARCH_EVERY == 0:
+        if self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0:
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
             cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
         found = []
@@ -212,14 +231,27 @@ class WatermarkDetector(Detector):
         return [self._search_changed(FrameGradients(k * dx, k * dy), changed) for k in (1.0, -1.0)]
 
     def _search_changed(self, field: FrameGradients, changed) -> Match | None:
-        pts = cv2.findNonZero(changed.astype(np.uint8))
-        x, y, w, h = cv2.boundingRect(pts)
+        """Every scale, around the largest few patches of change (a mark arriving or leaving
+        is one patch about its size; specks of codec noise are left out)."""
+        joined = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        smallest = min(st.height for st in self.bank.scales)
+        patches = sorted((stats[i] for i in range(1, n) if max(stats[i][2], stats[i][3]) >= smallest),
+                         key=lambda r: -int(r[4]))[:CHANGE_PATCHES]
         best = None
-        for i, st in enumerate(self.bank.scales):
-            m = field.best(st, i, roi=(x - st.width, y - st.height, x + w, y + h))
-            if m is not None and (best is None or m.score > best.score):
-                best = m
+        for x, y, w, h, _ in (map(int, r) for r in patches):
+            for i, st in enumerate(self.bank.scales):
+                m = field.best(st, i, roi=(x - st.width, y - st.height, x + w, y + h))
+                if m is not None and (best is None or m.score > best.score):
+                    best = m
         return best
+
+    def _remember(self, m) -> None:
+        """Keep the places the mark held (a handful: the oldest is forgotten)."""
+        for pl in self.places:
+            if pl.scale == m.scale and abs(pl.x - m.x) <= 1 and abs(pl.y - m.y) <= 1:
+                return
+        self.places.append(m)
 
     def _look_back(self, m) -> None:
         """The frames kept before this one, newest first, while the mark passes
