@@ -20,6 +20,14 @@ from .findings import CATEGORIES, FAIL, RUNTIME, SEVERITIES, WARN, Finding
 
 # Sections whose keys are free (maps), not a fixed schema.
 OPEN_SECTIONS = {"severity"}
+# Keys whose value is one of a few words: refused when the file loads (exit 2, before any clip),
+# not discovered clip by clip.
+CHOICES = {
+    "gate.warn_as": ("warn", "fail"),
+    "conformance.severity": ("info", "warn", "fail"),
+    "provenance.require": ("any", "manifest", "watermark", "both", "none"),
+    "provenance.unmet": ("warn", "fail"),
+}
 VERDICTS = ("pass", "warn", "fail", "error")
 
 
@@ -153,8 +161,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
     unknown = set(merged["gate"]["categories"]) - set(CATEGORIES)
     if unknown:
         raise ConfigError(p, f"gate.categories has unknown {sorted(unknown)}; known: {', '.join(CATEGORIES)}")
-    if merged["gate"]["warn_as"] not in ("warn", "fail"):
-        raise ConfigError(p, f"gate.warn_as must be 'warn' or 'fail', got {merged['gate']['warn_as']!r}")
+    for dotted, allowed in CHOICES.items():
+        section, key = dotted.split(".")
+        value = merged.get(section, {}).get(key)
+        if value is not None and value not in allowed:
+            raise ConfigError(p, f"'{dotted}' must be one of {', '.join(allowed)}; got {value!r}")
     return Policy(merged, str(p), text)
 
 

@@ -51,7 +51,7 @@ def test_reference_similarity(render_clip, tmp_path):
     cv2.imwrite(str(other), reference_frame(ClipSpec(seed=99)))
     r, d = _drift(clip, reference=str(other))
     assert d["ssim_reference_start"] is None or d["ssim_reference_start"] < 0.6
-    assert [f for f in r["findings"] if f["code"] == "quality.reference_mismatch"] or d.get("reference_note")
+    assert [f for f in r["findings"] if f["code"] == "quality.reference_mismatch"]
 
 
 def test_fast_pan_is_still_measured(render_clip):
@@ -59,3 +59,20 @@ def test_fast_pan_is_still_measured(render_clip):
     _, d = _drift(render_clip("fast.mp4", seed=34, seconds=1.5, camera=(CameraSegment("pan_right", 0, 2, 1.5),)))
     assert d["score"] is not None and d["score"] < 0.25
     assert d["anchors"] >= 2
+
+
+def test_a_reference_that_cannot_be_used_is_a_finding_not_just_a_note(render_clip, tmp_path):
+    import numpy as np
+
+    clip = render_clip(seconds=1.0, seed=5)
+    broken = tmp_path / "ref.png"
+    broken.write_bytes(b"not a png at all")
+    r, d = _drift(clip, reference=str(broken))
+    f = [f for f in r["findings"] if f["code"] == "quality.reference_unreadable"]
+    assert len(f) == 1 and f[0]["severity"] == "warn" and str(broken) in f[0]["message"]
+    assert d["reference_used"] is False and r["verdict"] in ("warn", "fail")
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.full((180, 320, 3), 128, np.uint8))
+    r, d = _drift(clip, reference=str(flat))
+    f = [f for f in r["findings"] if f["code"] == "quality.reference_unusable"]
+    assert len(f) == 1 and f[0]["severity"] == "info" and "flat.png" in f[0]["message"]

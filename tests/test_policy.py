@@ -37,7 +37,10 @@ def test_user_file_overrides_only_what_it_names(tmp_path):
         ("[analysis\nmax_side = 3\n", "not valid TOML"),
         ("[severity]\n\"quality.flicker\" = \"loud\"\n", "must be one of info, warn, fail, ignore"),
         ("[gate]\ncategories = [\"quality\", \"vibes\"]\n", "gate.categories has unknown ['vibes']"),
-        ("[gate]\nwarn_as = \"maybe\"\n", "gate.warn_as must be"),
+        ("[gate]\nwarn_as = \"maybe\"\n", "'gate.warn_as' must be one of warn, fail; got 'maybe'"),
+        ("[conformance]\nseverity = \"loud\"\n", "'conformance.severity' must be one of info, warn, fail"),
+        ("[provenance]\nrequire = \"signature\"\n", "'provenance.require' must be one of any, manifest"),
+        ("[provenance]\nunmet = \"error\"\n", "'provenance.unmet' must be one of warn, fail"),
     ],
 )
 def test_malformed_policy_is_refused_naming_file_and_key(tmp_path, text, needle):
@@ -88,3 +91,14 @@ def test_exit_codes():
     assert exit_code(["pass", "warn"]) == 0
     assert exit_code(["pass", "error"]) == 3
     assert exit_code(["error", "fail", "pass"]) == 1
+
+
+def test_choices_match_what_the_detectors_accept():
+    from audit.detectors.provenance import REQUIRES
+    from audit.policy import CHOICES
+
+    assert CHOICES["provenance.require"] == REQUIRES
+    defaults = load_policy()
+    for dotted, allowed in CHOICES.items():  # every default is one of its own choices
+        section, key = dotted.split(".")
+        assert defaults.get(section, key) in allowed

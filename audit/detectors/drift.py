@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..findings import FAIL, QUALITY, WARN, Finding
+from ..findings import FAIL, INFO, QUALITY, WARN, Finding
 from ..motion import normalised, small_gray
 from ..signals import curve
 from . import Detector, DetectorResult
@@ -65,6 +65,7 @@ class DriftDetector(Detector):
         self.ref = None
         self.H_ref_first: np.ndarray | None = None
         self.ref_note: str | None = None
+        self.ref_problem: str | None = None     # unreadable | featureless | unaligned
         self.anchor_img: np.ndarray | None = None
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         # 2 variational refinement passes instead of the preset's 5: a third less time, the
@@ -79,6 +80,7 @@ class DriftDetector(Detector):
         img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if img is None:
             self.ref_note = f"{path}: reference image unreadable"
+            self.ref_problem = "unreadable"
             return
         h, w = first.shape
         ref = normalised(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA))
@@ -87,6 +89,7 @@ class DriftDetector(Detector):
         p = cv2.goodFeaturesToTrack(ref, mask=None, **_FEATURES)
         if p is None or len(p) < 12:
             self.ref_note = "reference has too few features to align"
+            self.ref_problem = "featureless"
             return
         q, st, _ = cv2.calcOpticalFlowPyrLK(ref, first, p, None, **_LK)
         ok = st.ravel() == 1
@@ -95,6 +98,7 @@ class DriftDetector(Detector):
             self.H_ref_first = H
         if self.H_ref_first is None:
             self.ref_note = "could not align the reference image on the first frame"
+            self.ref_problem = "unaligned"
 
     def _ssim(self, t: float, img: np.ndarray, H_first_cur: np.ndarray) -> None:
         from skimage.metrics import structural_similarity
@@ -211,7 +215,7 @@ class DriftDetector(Detector):
         base = {"threshold": {"warn": warn, "fail": fail},
                 "scale": f"p{self.pct:g} residual displacement after a homography, % of the frame diagonal"}
         if len(self.resid) < 2:
-            return DetectorResult({"score": None, **base, "curve": curve([], [])})
+            return DetectorResult({"score": None, **base, "curve": curve([], [])}, self._reference_findings())
         r = np.array(self.resid)
         # running median of three samples: one bad flow field must not make a clip "drift"
         pad = np.pad(r, 1, mode="edge")
@@ -253,7 +257,28 @@ class DriftDetector(Detector):
                 f"(SSIM {self.ssim[0]:.2f} after alignment, expected at least {min_ssim:g}).",
                 {"ssim": round(self.ssim[0], 4), "reference": str(self.ctx.reference)},
             ))
-        return DetectorResult(data, tuple(findings))
+        return DetectorResult(data, tuple(findings) + self._reference_findings())
+
+    def _reference_findings(self) -> tuple[Finding, ...]:
+        """A reference that was named but could not be used is said, not just noted."""
+        ref = str(self.ctx.reference)
+        if self.ref_problem == "unreadable":
+            return (Finding(
+                QUALITY, WARN, "quality.reference_unreadable",
+                f"{ref}: the reference image cannot be read (missing, or not an image OpenCV decodes), so the "
+                "clip was not compared with it. Fix the path (--reference, or `reference` in the request).",
+                {"reference": ref}),)
+        if self.ref_problem == "unaligned":
+            return (Finding(
+                QUALITY, WARN, "quality.reference_mismatch",
+                f"The clip does not start from its reference image {Path(ref).name}: its first frame could not "
+                "be aligned on it (too few matching features).", {"ssim": None, "reference": ref}),)
+        if self.ref_problem == "featureless":
+            return (Finding(
+                QUALITY, INFO, "quality.reference_unusable",
+                f"{Path(ref).name}: the reference image has too few features to align the clip on it; the "
+                "clip was not compared with it.", {"reference": ref}),)
+        return ()
 
 
 DETECTORS = [DriftDetector]
