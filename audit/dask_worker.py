@@ -13,8 +13,8 @@ from .executors import pin_threads
 
 class PinThreads(WorkerPlugin):
     """Each worker thread audits one clip on one core: FFmpeg's decoder and OpenCV use one thread
-    each (``audit.executors.pin_threads``). Registered when the cluster runs more than one worker
-    thread in all, like the local pool's initializer for ``--jobs 2+``."""
+    each (``audit.executors.pin_threads``). Registered on a LocalCluster of more than one worker
+    (like the local pool's initializer for ``--jobs 2+``) and on a scheduler you run."""
 
     name = "sora-audit-pin-threads"
     idempotent = True  # registered once per cluster, whatever the number of runs

@@ -64,6 +64,7 @@ class RssSampler:
         self.samples: list[tuple[int, int, int]] = []
         self.cpu: dict[int, float] = {}
         self.cpu_at_first: dict[int, float] = {}
+        self.busiest_thread: dict[int, float] = {}  # pid -> CPU s of its busiest thread
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
@@ -100,8 +101,11 @@ class RssSampler:
                     with p.oneshot():
                         rss = p.memory_info().rss
                         ct = p.cpu_times()
+                        threads = p.threads()
                 except psutil.Error:
                     continue
+                if threads:
+                    self.busiest_thread[p.pid] = max(t.user_time + t.system_time for t in threads)
                 if rss:  # an exiting process reads 0
                     self.samples.append((self.done, p.pid, rss))
                 self.cpu[p.pid] = ct.user + ct.system
@@ -121,6 +125,7 @@ class RssSampler:
                 continue
             q = [r for d, r in s if d >= total // 4] or [s[0][1]]
             rows.append({"pid": pid, "cpu_s": round(cpu, 2), "cpu_startup_s": round(self.cpu_at_first.get(pid, 0.0), 2),
+                         "busiest_thread_cpu_s": round(self.busiest_thread.get(pid, 0.0), 2),
                          "rss_q1_mib": round(q[0] / 2**20, 1),
                          "rss_end_mib": round(s[-1][1] / 2**20, 1), "rss_max_mib": round(max(r for _, r in s) / 2**20, 1)})
         return rows
@@ -225,19 +230,30 @@ def main() -> int:
           f"{j2['steady_clips_per_s'] / runs[0]['steady_clips_per_s']:.2f}x")
     print(f"dask 2 workers / local jobs 2: {dk['clips_per_s'] / j2['clips_per_s']:.2f}x (target >= 0.90x); steady "
           f"{dk['steady_clips_per_s'] / j2['steady_clips_per_s']:.2f}x")
+    one = runs[0]["workers"]
+    if len(one) == 1:
+        w1 = one[0]
+        two_cpu = sum(w["cpu_s"] for w in j2["workers"])
+        est1 = max(w1["busiest_thread_cpu_s"], w1["cpu_s"] / 2)
+        est2 = max([two_cpu / 2] + [w["busiest_thread_cpu_s"] for w in j2["workers"]])
+        print(f"CPU evidence: the --jobs 1 worker used {w1['cpu_s']:.1f} CPU s, {w1['busiest_thread_cpu_s']:.1f} of them on "
+              f"its busiest thread ({w1['cpu_s'] / max(w1['busiest_thread_cpu_s'], 1e-9):.2f} threads' worth: decoder, "
+              f"detector lanes, OpenCV); the --jobs 2 workers used {two_cpu:.1f} CPU s. On 2 idle cores with perfect "
+              f"overlap --jobs 1 needs >= {est1:.1f} s and --jobs 2 >= {est2:.1f} s: jobs 2 / jobs 1 <= about "
+              f"{est1 / est2:.2f}x")
     print("cores kept busy (CPU of every child process and of this driver / wall): " + "; ".join(
         f"{r['name']} {(r['children_cpu_s'] + r['driver_cpu_s']) / r['wall_s']:.2f}" for r in runs))
     print(f"same results from every executor (timings aside): {same}")
     print()
     print("Per worker, the median-wall round of each executor:")
     print()
-    print("| executor | worker pid | cpu s | cpu s before the first result | RSS at 1/4 of batch MiB "
-          "| RSS at end MiB | RSS max MiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| executor | worker pid | cpu s | cpu s before the first result | busiest thread cpu s "
+          "| RSS at 1/4 of batch MiB | RSS at end MiB | RSS max MiB |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in runs:
         for w in r["workers"]:
-            print(f"| {r['name']} | {w['pid']} | {w['cpu_s']} | {w['cpu_startup_s']} | {w['rss_q1_mib']} | "
-                  f"{w['rss_end_mib']} | {w['rss_max_mib']} |")
+            print(f"| {r['name']} | {w['pid']} | {w['cpu_s']} | {w['cpu_startup_s']} | {w['busiest_thread_cpu_s']} | "
+                  f"{w['rss_q1_mib']} | {w['rss_end_mib']} | {w['rss_max_mib']} |")
     load = os.getloadavg()
     print(f"\nload average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0 if same else 1

@@ -100,18 +100,20 @@ def test_cli_dask_batch_equals_local_batch(tmp_path):
     """The fixtures batch through `check --executor dask` gives the local pool's JSON, timings aside."""
     from audit.cli import main
 
+    clips = [str(FIXTURES / "clips" / n) for n in ("static.mp4", "flicker.mp4", "marked.mp4", "corrupt.mp4")]
+
     def flags(kind):
-        return ["check", str(FIXTURES / "clips"), "--executor", kind, "--jobs", "2",
+        return ["check", *clips, "--executor", kind, "--jobs", "2",
                 "--json", str(tmp_path / f"{kind}.json"), "--report", str(tmp_path / kind),
                 "--db", str(tmp_path / f"{kind}.db")]
 
-    assert main(flags("local") + ["-q"]) == 1  # the fixtures hold a failing and a corrupt clip
+    assert main(flags("local") + ["-q"]) == 1  # a failing and a corrupt clip among them
     p = run_cli(*flags("dask"))  # the real entry point, as users run it
     assert p.returncode == 1, p.stderr
     assert "dask: auditing on a local cluster of 2 worker process(es)" in p.stderr
     assert "dashboard: http://" in p.stderr
     local, dask = (json.loads((tmp_path / f"{k}.json").read_text()) for k in ("local", "dask"))
-    assert len(local["clips"]) == 6
+    assert len(local["clips"]) == 4
     assert _comparable(dask) == _comparable(local)
     assert dask["counts"] == local["counts"] and dask["exit_code"] == local["exit_code"] == 1
     assert {c["verdict"] for c in dask["clips"]} == {"pass", "fail", "error"}
@@ -208,7 +210,7 @@ def dask_cluster(tmp_path):
     dask_cli = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask_cli, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file",
                                str(sched_file)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))]
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)), start_new_session=True)]
     try:
         deadline = time.monotonic() + 60
         address = None
@@ -221,17 +223,15 @@ def dask_cluster(tmp_path):
         # the workers import the checkout's audit package (the tasks run audit_clip)
         procs.append(subprocess.Popen([*dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
                                        "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(ROOT))))
+                                      stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                      start_new_session=True))
         yield address
     finally:
+        # Each command runs in a process group of its own (with its nannies and workers): end them
+        # at once rather than wait for a graceful close, which takes seconds.
         for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(30)
 
 
 def _on_scheduler(address: str, code: str) -> str:
@@ -245,8 +245,7 @@ def _on_scheduler(address: str, code: str) -> str:
 @pytest.mark.slow
 def test_cli_on_a_scheduler_you_run(tmp_path, dask_cluster):
     """--scheduler: the run uses a cluster that outlives it; results keyed per run, nothing left behind."""
-    address = dask_cluster
-    _on_scheduler(address, "client.wait_for_workers(2, timeout=60)")
+    address = dask_cluster  # its workers may still be starting: the run waits for them
     clips = [FIXTURES / "clips" / n for n in ("static.mp4", "flicker.mp4", "corrupt.mp4")]
     args = [str(clips[0]), clips[1].resolve().as_uri(), str(clips[2])]
     p = run_cli("check", *args, "--executor", "dask", "--scheduler", address,
@@ -256,7 +255,16 @@ def test_cli_on_a_scheduler_you_run(tmp_path, dask_cluster):
     run = json.loads((tmp_path / "r.json").read_text())
     assert [c["path"] for c in run["clips"]] == args
     assert [c["verdict"] for c in run["clips"]] == ["pass", "fail", "error"]
-    # every result was released once collected: the cluster keeps nothing of the run
-    assert _on_scheduler(address, "client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))") == "0"
-    # more than one worker thread: the workers were set to one decoder / OpenCV thread each
-    assert _on_scheduler(address, "sorted(set(client.run(lambda: __import__('cv2').getNumThreads()).values()))") == "[1]"
+    # Every result was released once collected: the cluster keeps nothing of the run. Each
+    # worker was set to one decoder / OpenCV thread (audit.dask_worker.PinThreads).
+    tasks_left, cv2_threads = _on_scheduler(
+        address, "client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)), "
+                 "sorted(set(client.run(lambda: __import__('cv2').getNumThreads()).values()))").split(" ", 1)
+    assert tasks_left == "0" and cv2_threads == "[1]"
+
+
+def test_no_dask_ran_in_this_process():
+    """Keep last: none of the tests above started a scheduler, worker or client in the pytest
+    process (see the module docstring)."""
+    assert sys.modules.get("distributed") is None
+    assert not [t.name for t in threading.enumerate() if t.name in ("IO loop",) or t.name.startswith("Dask-")]
