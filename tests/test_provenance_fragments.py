@@ -146,6 +146,8 @@ def test_cli_verifies_init_with_fragments(tmp_path):
     item = json.loads(out.read_text())["items"][0]
     assert item["provenance"]["status"] == "trusted" and item["provenance"]["fragment_mode"] == "whole_file"
     assert "fragments    3 (whole_file)" in r.stdout
+    r = run_cli("provenance", str(INIT), "--trust-anchors", str(ROOT_PEM), "--fragment", *map(str, FRAGS))
+    assert r.returncode == 0 and "fragments    3 (whole_file)" in r.stdout, r.stdout + r.stderr  # one flag, many
 
     bad = tampered(tmp_path, 2)
     r = run_cli("provenance", str(INIT), *[a for f in bad for a in ("--fragment", str(f))],

@@ -38,9 +38,10 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--json", metavar="FILE", help="write {\"items\": [{\"path\", \"provenance\", \"findings\"}]} here")
     p.add_argument("--policy", metavar="FILE", help="TOML policy ([provenance] section: trust files, allow-lists)")
-    p.add_argument("--fragment", metavar="FILE", action="append", default=[],
-                   help="a fragment (media segment) of a fragmented MP4 whose init segment is the one PATH; "
-                   "repeatable, in playback order: the init segment and its fragments are verified together")
+    p.add_argument("--fragment", metavar="FILE", action="extend", nargs="+", default=[],
+                   help="fragments (media segments) of a fragmented MP4 whose init segment is the one PATH, "
+                   "in playback order (--fragment F1 F2 ... or the flag repeated): the init segment and "
+                   "its fragments are verified together")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary; exit code and --json only")
     add_trust_options(p)
     p.set_defaults(func=run)
