@@ -1,4 +1,5 @@
-"""Our status logic on validation results shaped like a real Sora 2 clip's.
+"""Our status logic on validation results shaped like a real Sora 2 clip's (and the other real
+files of the notes).
 
 No real Sora clip is in the repository. The structures below are recorded from the facts in
 ../shared/notes/c2pa-facts.md ("Real files"): claim_generator_info [{"name": "Sora",
@@ -131,3 +132,54 @@ def test_timestamp_trust_is_checked_against_the_configured_anchors():
     trust = TrustConfig.from_files([ROOT_PEM])
     assert trust.settings()["verify"] == {"verify_trust": True, "verify_timestamp_trust": True}
     assert isinstance(_context(trust), c2pa.Context)
+
+
+# --- the other real files of the notes, as recorded shapes ---------------------------------------
+
+
+def _results(failure=(), success=SUCCESS, deltas=None):
+    r = {"activeManifest": {"success": list(success), "informational": [], "failure": list(failure)},
+         "specVersion": "2.4.0"}
+    if deltas is not None:
+        r["ingredientDeltas"] = deltas
+    return r
+
+
+def test_adobe_premiere_ingredient_with_expired_certificate():
+    """Notes: the active manifest has no failures, yet the library's state is Invalid because of
+    the ingredient (ingredientDeltas). Ours: the clip keeps its status; the ingredient warns."""
+    manifest = dict(copy.deepcopy(MANIFEST), claim_generator_info=[{"name": "Adobe Premiere Pro"}],
+                    ingredients=[{"title": "interview.mov", "relationship": "parentOf", "label": "c2pa.ingredient.v3",
+                                  "active_manifest": "urn:c2pa:ingredient-manifest"}])
+    deltas = [{"ingredientAssertionURI": f"self#jumbf=/c2pa/{LABEL}/c2pa.assertions/c2pa.ingredient.v3",
+               "validationDeltas": {"success": [], "informational": [],
+                                    "failure": [_item("signingCredential.expired", "certificate expired")]}}]
+    trusted = SUCCESS + [_item("signingCredential.trusted", "signing certificate trusted")]
+    b = block_from("Invalid", _results(success=trusted, deltas=deltas), STORE, manifest, LISTS)
+    assert b["c2pa_state"] == "Invalid" and b["status"] == "trusted" and b["codes"] == []
+    assert b["ingredients"] == [{"title": "interview.mov", "relationship": "parentOf", "format": None,
+                                 "status": "valid", "codes": ["signingCredential.expired"]}]
+    assert codes(b) == {"provenance.ingredient_invalid": "warn"}
+
+
+def test_broadcaster_expired_signer_without_timestamp_under_every_list():
+    """Notes: intact content, unverifiable credential; Invalid (expired + untrusted) whatever the lists."""
+    fails = [_item("signingCredential.untrusted", "signing certificate untrusted"),
+             _item("signingCredential.expired", "certificate expired")]
+    b = block_from("Invalid", _results(failure=fails), STORE, copy.deepcopy(MANIFEST), LISTS)
+    assert b["status"] == "valid"
+    assert codes(b) == {"provenance.credential_expired": "warn", "provenance.untrusted": "warn"}
+
+
+def test_tampered_jpeg_signature_is_invalid():
+    """Notes: tampered JPEGs give assertion.dataHash.mismatch (pixels) and claimSignature.mismatch."""
+    for code in ("assertion.dataHash.mismatch", "claimSignature.mismatch"):
+        b = block_from("Invalid", _results(failure=[_item(code, "mismatch")]), STORE, copy.deepcopy(MANIFEST), LISTS)
+        assert b["status"] == "invalid" and codes(b) == {"provenance.invalid": "fail"}, code
+
+
+def test_signer_refused_without_eku_configuration_is_a_credential_problem():
+    """Notes: without an EKU configuration a Microsoft-signed clip reads signingCredential.invalid."""
+    b = block_from("Invalid", _results(failure=[_item("signingCredential.invalid", "certificate invalid")]),
+                   STORE, copy.deepcopy(MANIFEST), LISTS)
+    assert b["status"] == "valid" and codes(b) == {"provenance.untrusted": "warn"}
