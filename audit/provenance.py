@@ -235,10 +235,10 @@ def _moof_sequences(path: Path, boxes) -> list[int]:
             i = 0
             while i + 8 <= len(body):
                 csize, ctyp = struct.unpack(">I4s", body[i:i + 8])
+                if csize < 8:
+                    raise FragmentError(f"{path}: a box inside the moof at offset {off} is broken (size {csize})")
                 if ctyp == b"mfhd" and i + 16 <= len(body):
                     seqs.append(struct.unpack(">I", body[i + 12:i + 16])[0])
-                    break
-                if csize < 8:
                     break
                 i += csize
             else:

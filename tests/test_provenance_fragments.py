@@ -105,6 +105,15 @@ def test_missing_empty_and_odd_fragments_are_errors_naming_the_file(tmp_path):
         b = verify(INIT, own_trust(), fragments=[FRAGS[0], bad, FRAGS[2]])
         assert b["status"] == "error", bad
         assert b["note"].startswith(f"{bad}: ") and words in b["note"], b["note"]
+    data = bytearray(FRAGS[0].read_bytes())
+    _, moof, _ = next(b for b in boxes(bytes(data)) if b[0] == "moof")
+    broken = tmp_path / "broken.m4s"
+    broken.write_bytes(bytes(data[:moof + 8]) + b"\x00\x00\x00\x02" + bytes(data[moof + 12:]))  # mfhd size 2
+    b = verify(INIT, own_trust(), fragments=[broken])
+    assert b["status"] == "error" and b["note"].startswith(f"{broken}: a box inside the moof"), b["note"]
+    data[moof + 12:moof + 16] = b"free"  # the mfhd renamed: no fragment header
+    broken.write_bytes(bytes(data))
+    assert "has no mfhd" in verify(INIT, own_trust(), fragments=[broken])["note"]
     with pytest.raises(FragmentError, match="no moof"):
         free = tmp_path / "free.m4s"
         free.write_bytes(b"\x00\x00\x00\x10free" + b"\x00" * 8)
