@@ -40,6 +40,7 @@ from . import Detector, DetectorResult
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -99,6 +100,8 @@ class WatermarkDetector(Detector):
         self.last = None          # where the mark was in the last analysed frame (a Match, match px)
         self.unseen = 0           # analysed frames since the mark was last found
         self._prev_raw = None     # the previous analysed frame's gradients before the cap
+        self._pending = None      # a place only the last analysed frame showed (confirmed by the next)
+        self._moving = False      # did the scene move (> 1 match px) since the previous analysed frame
         self.places: deque = deque(maxlen=PLACES)  # places the mark held (Matches)
         self._best_score = -1.0
         self._hw = (0, 0)
@@ -113,8 +116,7 @@ class WatermarkDetector(Detector):
     def feed(self, frame) -> None:
         if self.method is None:
             return
-        if self.method == "template_free":
-            self._follow_scene(frame)
+        self._follow_scene(frame)
         if self.next_t is not None and frame.t < self.next_t - 1e-6:
             return
         if self.next_t is None:
@@ -131,11 +133,12 @@ class WatermarkDetector(Detector):
         if self.method == "template":
             raw = FrameGradients(gx, gy)
             self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
-                                to_display)
+                                to_display, self._take_motion(gx.shape[1]))
         else:
             self._feed_free(frame.t, gx, gy, to_display)
 
-    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display: float) -> None:
+    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display: float,
+                       motion=None) -> None:
         """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
         the best of ~10^6 positions and sizes must beat every chance match of the scene), then
         *held*: at a known place and size one frame's score separates the mark from the
@@ -155,28 +158,54 @@ class WatermarkDetector(Detector):
             return
         self.samples.append(Sample(t, False))
         prev, self._prev_raw = self._prev_raw, raw
+        self._moving = motion is not None and _displacement(motion, fg.gx.shape) > 1.0
         self.kept.append((len(self.samples) - 1, fg, to_display))
+        idx = len(self.samples) - 1
         m = self._hold(fg) if self.last is not None else None
+        if m is not None and self._pending is not None:
+            self._remember(self._pending)   # the next frame confirms a place found in one frame
+        elif m is None and self._pending is not None:
+            self._unmark(self.samples[-2])  # not confirmed: a chance match, forgotten
+        self._pending = None
         if m is None:
             self.last = None
-            m = self._find(fg, raw, prev)
+            m = self._find(fg, raw, prev, motion)
         if m is not None:
             self.last = m
-            self._mark(len(self.samples) - 1, m, to_display)
-            self._remember(m)
+            self._mark(idx, m, to_display)
 
     def _hold(self, fg: FrameGradients):
         """The mark where it was (same size, within a pixel), or, for a mark that moves,
         nearby with ``track_score``."""
         L, bank = self.last, self.bank
-        m = fg.at(bank.scales[L.scale], L.scale, L.x, L.y)
-        if m is not None and m.score >= self.pol["verify_score"]:
+        m = self._verified(fg, L)
+        if m is not None:
             return m
         r = self._radius()
         m = fg.best(bank.scales[L.scale], L.scale, roi=(L.x - r, L.y - r, L.x + r, L.y + r))
         return m if m is not None and m.score >= self.pol["track_score"] else None
 
-    def _find(self, fg: FrameGradients, raw: FrameGradients, prev: FrameGradients | None):
+    def _verified(self, fg: FrameGradients, place):
+        """This frame at a known place: a Match if the mark is there. One frame scoring
+        ``verify_score`` is enough; one between ``verify_floor`` and that counts when the last
+        ``accumulate`` frames averaged (this one included) reach ``verify_score`` there (a
+        faint mark over busy moving content: the average sees it better). The floor keeps a
+        place the mark just left from being held on the average's memory of it."""
+        st = self.bank.scales[place.scale]
+        m = fg.at(st, place.scale, place.x, place.y)
+        if m is None or m.score < self.pol["verify_floor"]:
+            return None
+        if m.score >= self.pol["verify_score"]:
+            return m
+        if not self._moving:
+            return None  # in a still shot the average is this frame again: no more evidence
+        fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
+        if len(fields) < 2:
+            return None
+        a = FrameGradients.mean(fields).at(st, place.scale, m.x, m.y, slack=0)
+        return m if a is not None and a.score >= self.pol["verify_score"] else None
+
+    def _find(self, fg: FrameGradients, raw: FrameGradients, prev: FrameGradients | None, motion=None):
         """Search the whole frame (once nothing has been found for a few analysed frames, on
         one in ``FULL_SEARCH_EVERY``: a place found later is checked back on the frames
         skipped), and what changed since the previous frame."""
@@ -185,14 +214,14 @@ class WatermarkDetector(Detector):
         # (at a known place one frame's verify_score is enough; no search needed).
         back = None
         for pl in self.places:
-            h = fg.at(self.bank.scales[pl.scale], pl.scale, pl.x, pl.y)
-            if h is not None and h.score >= self.pol["verify_score"] and (back is None or h.score > back.score):
+            h = self._verified(fg, pl)
+            if h is not None and (back is None or h.score > back.score):
                 back = h
         if back is not None:
             self.unseen = 0
             self._look_back(back)
             return back
-        cands = self._arrival(raw, prev)
+        cands = self._arrival(raw, prev, motion)
         if self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0:
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
             cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
@@ -206,22 +235,39 @@ class WatermarkDetector(Detector):
         if not found:
             return None
         self.unseen = 0
-        # Where it was found, frame by frame: back over the frames kept, and this frame.
+        # Where it was found, frame by frame: back over the frames kept, and this frame. A place
+        # counts once two frames show the mark there; one that only this frame shows waits for
+        # the next frame (``_pending``), one that only an earlier frame shows is dropped.
         here = None
         for cand in found:
-            self._look_back(cand)
+            back = self._look_back(cand)
             h = fg.at(self.bank.scales[cand.scale], cand.scale, cand.x, cand.y)
-            if h is not None and h.score >= self.pol["verify_score"] and (here is None or h.score > here.score):
-                here = h
+            if h is None or h.score < self.pol["verify_score"]:
+                h = None
+            if len(back) + (h is not None) < 2:
+                for i in back:
+                    self._unmark(self.samples[i])
+            elif h is None or len(back):
+                self._remember(cand)
+            if h is not None and (here is None or h.score > here.score):
+                here, pending = h, not back
+        if here is not None and pending:
+            self._pending = here
         return here
 
-    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None) -> list:
-        """In a still shot the frame minus the previous one is the mark arriving (+) and
-        leaving (-) with the scene gone. Searched only around what changed, and only when
-        little did (in a moving shot everything changes and this says nothing). On the
-        gradients before the cap, capped after the difference."""
+    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None) -> list:
+        """The frame minus the previous one, aligned on the scene's motion, is the scene gone
+        and the mark left: arriving (+) and leaving (-) in a still shot; in a moving one, the
+        mark (+) and its copy moved with the scene (-, whose place the previous frame does
+        not confirm). Searched only around what changed, and only when little did (where
+        the alignment fails everything changes and this says nothing). On the gradients
+        before the cap, capped after the difference."""
         if prev is None:
             return []
+        if motion is not None and not np.allclose(motion, IDENTITY, atol=0.05):
+            H, W = raw.gx.shape
+            prev = FrameGradients(*(cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR,
+                                                   borderMode=cv2.BORDER_REPLICATE) for f in (prev.gx, prev.gy)))
         d = raw - prev
         changed = d.energy > float(self.pol["change_grad"]) ** 2
         share = float(changed.mean())
@@ -253,10 +299,12 @@ class WatermarkDetector(Detector):
                 return
         self.places.append(m)
 
-    def _look_back(self, m) -> None:
+    def _look_back(self, m) -> list[int]:
         """The frames kept before this one, newest first, while the mark passes
-        ``verify_score`` at ``m``'s place (stopping at a frame already showing it)."""
+        ``verify_score`` at ``m``'s place (stopping at a frame already showing it); returns
+        the samples marked."""
         st = self.bank.scales[m.scale]
+        marked = []
         for idx, fg, k in reversed(list(self.kept)[:-1]):
             if self.samples[idx].seen:
                 break
@@ -264,6 +312,12 @@ class WatermarkDetector(Detector):
             if h is None or h.score < self.pol["verify_score"]:
                 break
             self._mark(idx, h, k)
+            marked.append(idx)
+        return marked
+
+    @staticmethod
+    def _unmark(s: Sample) -> None:
+        s.seen, s.score, s.box = False, None, None
 
     def _mark(self, idx: int, m, to_display: float) -> None:
         s = self.samples[idx]
@@ -285,6 +339,15 @@ class WatermarkDetector(Detector):
             self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
         self._motion_w = small_gray(frame).shape[1]
 
+    def _take_motion(self, width: int):
+        """The scene's motion since the previous analysed frame as a 2x3 matrix in match
+        pixels (None when unknown), and start composing the next."""
+        motion = None
+        if self.scene_motion is not None and self._motion_w:
+            motion = scale_matrix(self.scene_motion[:2], width / self._motion_w)
+        self.scene_motion = np.eye(3)
+        return motion
+
     def _feed_free(self, t: float, gx, gy, to_display: float) -> None:
         p = self.pol
         if self.free is None:
@@ -293,11 +356,7 @@ class WatermarkDetector(Detector):
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
         self.samples.append(Sample(t, None))
-        motion = None
-        if self.scene_motion is not None and self._motion_w:
-            motion = scale_matrix(self.scene_motion[:2], gx.shape[1] / self._motion_w)
-        self.scene_motion = np.eye(3)
-        state = self.free.push(t, gx, gy, motion)
+        state = self.free.push(t, gx, gy, self._take_motion(gx.shape[1]))
         if state is None:
             return
         for s in self.samples[-self.free.window:]:  # the samples this window spans
@@ -312,6 +371,8 @@ class WatermarkDetector(Detector):
     # -- result ------------------------------------------------------------------------------
 
     def finish(self) -> DetectorResult:
+        if self._pending is not None and self.samples:
+            self._unmark(self.samples[-1])  # the clip ended before the next frame could confirm it
         media = self.ctx.media
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         hits = [s for s in self.samples if s.seen]
@@ -364,6 +425,13 @@ class WatermarkDetector(Detector):
                                f"({ranges}): cropped, blurred or removed for part of the clip?",
                                {"gaps": data["gaps"], "coverage": data["coverage"], "method": self.method}))
         return out
+
+
+def _displacement(motion, hw) -> float:
+    """Largest move (px) of the frame's corners under a 2x3 motion matrix."""
+    h, w = hw
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64)
+    return float(np.abs(corners @ np.asarray(motion).T - corners[:, :2]).max())
 
 
 def _display(m, k: float) -> tuple[int, int, int, int]:
