@@ -31,7 +31,7 @@ from ..signals import curve
 from . import Detector, DetectorResult
 
 SIDE = 256
-_FEATURES = dict(maxCorners=200, qualityLevel=0.01, minDistance=6, blockSize=5)
+_FEATURES = dict(maxCorners=150, qualityLevel=0.01, minDistance=7, blockSize=5)
 _LK = dict(winSize=(11, 11), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
 SSIM_EVERY_S = 0.5
 
@@ -206,7 +206,7 @@ class DriftDetector(Detector):
     def _fit(self) -> np.ndarray | None:
         if len(self.pts) < 8:
             return None
-        H, _ = cv2.findHomography(self.anchor_pts, self.pts, cv2.RANSAC, 2.0, maxIters=500)
+        H, _ = cv2.findHomography(self.anchor_pts, self.pts, cv2.RANSAC, 2.0, maxIters=300)
         return H
 
     def finish(self) -> DetectorResult:
