@@ -5,9 +5,10 @@ sampled evenly), on a grey copy ``match_side`` pixels on the long side. Two meth
 
 - ``template`` (a template PNG was given, ``--watermark-template`` or ``templates`` in the
   policy): multi-scale gradient matching (``audit.watermark_match``). The mark is *found* by
-  a whole-frame search (on the last few frames averaged, and in still shots on what changed
-  since the previous frame), then *held*: each frame is verified at the known place with a
-  lower score, and the frames kept from the last ``lookback_s`` are verified there too;
+  a whole-frame search (on the last few frames averaged, and on what changed since the
+  previous frame once aligned on the scene's motion), then *held*: each frame is verified at
+  the known place with a lower score, and the frames kept from the last ``lookback_s`` are
+  verified there too; a place needs two frames showing the mark;
 - ``template_free`` (no template): an overlay that stays put while the content moves
   (``audit.watermark_free``). It cannot tell an overlay from scenery in a static shot and
   says so (``undecidable_s``) rather than guess.
@@ -144,8 +145,9 @@ class WatermarkDetector(Detector):
         *held*: at a known place and size one frame's score separates the mark from the
         scene far better, so each frame only has to pass ``verify_score`` there. Finding uses
         more than one frame: the last ``accumulate`` frames averaged (a moving scene averages
-        out, the still mark does not) and, in a still shot, what changed since the previous
-        frame (the mark arriving or leaving, the scene subtracted). A place found late is
+        out, the still mark does not) and what changed since the previous frame once aligned
+        on the scene's motion (the scene subtracted: the mark arriving or leaving in a still
+        shot, the mark itself over moving content). A place found late is
         checked on the frames kept since (``lookback_s``): the first frames at a new place,
         before the evidence added up, count too."""
         p = self.pol
