@@ -41,7 +41,6 @@ from . import Detector, DetectorResult
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
-IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -223,8 +222,9 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        cands = self._arrival(raw, prev, motion)
-        if self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0:
+        scheduled = self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0
+        cands = self._arrival(raw, prev, motion, scheduled)
+        if scheduled:
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
             cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
         found = []
@@ -257,7 +257,7 @@ class WatermarkDetector(Detector):
             self._pending = here
         return here
 
-    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None) -> list:
+    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None, scheduled=True) -> list:
         """The frame minus the previous one, aligned on the scene's motion, is the scene gone
         and the mark left: arriving (+) and leaving (-) in a still shot; in a moving one, the
         mark (+) and its copy moved with the scene (-, whose place the previous frame does
@@ -266,7 +266,10 @@ class WatermarkDetector(Detector):
         before the cap, capped after the difference."""
         if prev is None:
             return []
-        if motion is not None and not np.allclose(motion, IDENTITY, atol=0.05):
+        moving = motion is not None and _displacement(motion, raw.gx.shape) > 1.0
+        if moving:
+            if not scheduled:
+                return []
             H, W = raw.gx.shape
             prev = FrameGradients(*(cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR,
                                                    borderMode=cv2.BORDER_REPLICATE) for f in (prev.gx, prev.gy)))
@@ -276,6 +279,11 @@ class WatermarkDetector(Detector):
         if share == 0.0 or share > float(self.pol["change_share"]):
             return []
         dx, dy = clipped(d.gx, d.gy, float(self.pol["grad_clip"]))
+        if moving:
+            # the alignment leaves residues along the scene's edges all over the frame: one
+            # coarse-to-fine search of the difference (the mark is its + part)
+            return [coarse_to_fine(FrameGradients(dx, dy), self.bank)]
+        # still shot: the change is the mark arriving and leaving, a few small patches
         return [self._search_changed(FrameGradients(k * dx, k * dy), changed) for k in (1.0, -1.0)]
 
     def _search_changed(self, field: FrameGradients, changed) -> Match | None:
