@@ -223,8 +223,13 @@ class WatermarkDetector(Detector):
             self._look_back(back)
             return back
         scheduled = self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0
-        cands = self._arrival(raw, prev, motion, scheduled)
-        if scheduled:
+        # Right after the mark was lost both searches run; long after (a clip without it),
+        # the scheduled searches alternate between the difference (in a moving shot) and the
+        # averaged frames: half the cost where nothing is to be found.
+        early = self.unseen <= 3
+        turn = bool((self.unseen // FULL_SEARCH_EVERY) % 2)
+        cands = self._arrival(raw, prev, motion, scheduled and (early or turn))
+        if scheduled and (early or not turn or not self._moving):
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
             cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
         found = []
