@@ -98,7 +98,8 @@ class LocalExecutor:
         try:
             not_done = set(futures)
             while not_done and not suspects:
-                done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+                # short waits: the main thread stays responsive to Ctrl-C (see audit.sora.generate)
+                done, not_done = wait(not_done, timeout=0.25, return_when=FIRST_COMPLETED)
                 for fut in done:
                     try:
                         res = fut.result()

@@ -193,18 +193,37 @@ def test_killed_after_create_then_resume_pays_once(tmp_path, emu, cli):
     assert emu.counts["creates"] == 1 and emu.counts["downloads"] == 1
 
 
+def _signal_state(pid: int) -> dict:
+    """Per thread of ``pid``: name and pending / blocked / ignored / caught signal masks."""
+    state = {}
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            lines = (task / "status").read_text().splitlines()
+        except OSError:
+            continue
+        f = dict(line.split(":", 1) for line in lines if ":" in line)
+        state[task.name] = {k: f.get(k, "").strip() for k in ("Name", "State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")}
+    return state
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_says_how_to_resume(tmp_path, emu):
     emu.settings.job_seconds = 600
     prov, suite = setup(tmp_path, emu, [("pan", "The camera pans left")])
+    # As from a terminal: the child starts with SIGINT's default disposition, whatever this
+    # process inherited (an ignored SIGINT would be inherited through exec and Python would then
+    # never raise KeyboardInterrupt).
     proc = subprocess.Popen([sys.executable, "-m", "audit", *_args(tmp_path, prov, suite), "-q"], cwd=ROOT,
                             env=dict(os.environ, LOCAL_SORA_KEY=KEY), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert _wait(lambda: emu.counts["retrieves"] >= 2, 60)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"`run` did not stop within 30 s of SIGINT; its signal state: {_signal_state(proc.pid)}")
     finally:
         proc.kill()
     assert proc.returncode == 130 and time.monotonic() - t0 < 10

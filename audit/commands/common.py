@@ -98,7 +98,8 @@ def serve_until_stopped(server, where: str, banner: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(0.25):  # short waits: Ctrl-C is handled between them
+            pass
     except KeyboardInterrupt:
         pass
     server.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -93,8 +93,14 @@ class Generator:
         pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="gen")
         try:
             futs = {pool.submit(self.run_one, *j): i for i, j in enumerate(jobs)}
-            for f in as_completed(futs):
-                out[futs[f]] = f.result()
+            pending = set(futs)
+            while pending:
+                # A short timeout, not one long wait: Ctrl-C is handled by the main thread only
+                # when it runs Python code, and a signal delivered to a polling thread would not
+                # wake a main thread blocked on a future until that job ended.
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for f in done:
+                    out[futs[f]] = f.result()
         except BaseException:  # Ctrl-C: stop polling at once; the journal already holds every paid job
             self.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
