@@ -358,3 +358,21 @@ def reference_frame(spec: ClipSpec, reference: np.ndarray | None = None) -> np.n
     W, H = spec.width, spec.height
     world = make_scene(W * 2, H * 2, spec.seed) if reference is None else cv2.resize(reference, (W, H))
     return _camera_frame(world, spec, 0.0)
+
+
+def remux(src: str | Path, dst: str | Path, *, format: str | None = None, options: dict | None = None,
+          until_s: float | None = None) -> Path:
+    """Copy the video stream of ``src`` into ``dst`` without re-encoding (a stream copy), e.g. as
+    fragmented MP4 (``options={"movflags": "frag_keyframe+empty_moov"}``) or MOV; ``until_s`` stops
+    at the first packet at or after that time (a trimmed clip). Packets without a dts are skipped."""
+    with av.open(str(src)) as i, av.open(str(dst), "w", format=format, options=options or {}) as o:
+        vin = i.streams.video[0]
+        vout = o.add_stream_from_template(vin)
+        for pkt in i.demux(vin):
+            if pkt.dts is None:
+                continue
+            if until_s is not None and pkt.pts is not None and float(pkt.pts * vin.time_base) >= until_s:
+                break
+            pkt.stream = vout
+            o.mux(pkt)
+    return Path(dst)

@@ -48,22 +48,14 @@ def make_signed(seconds: float, w: int, h: int, crf: int, noise: float) -> tuple
 def make_fragmented(seconds: float, w: int, h: int, crf: int, noise: float, frag_s: float):
     import struct
 
-    import av
-
     from audit.signing import make_test_chain, sign_file
+    from audit.synth import remux
 
     signed, _ = make_signed(seconds, w, h, crf, noise)
     raw = OUT / signed.name.replace("signed_", "")
     frag = OUT / f"frag{frag_s:g}s_{raw.name}"
-    with av.open(str(raw)) as src, av.open(str(frag), "w", format="mp4", options={
-            "movflags": "empty_moov+default_base_moof", "frag_duration": str(int(frag_s * 1e6))}) as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        for pkt in src.demux(vin):
-            if pkt.dts is None:
-                continue
-            pkt.stream = vout
-            dst.mux(pkt)
+    remux(raw, frag, format="mp4",
+          options={"movflags": "empty_moov+default_base_moof", "frag_duration": str(int(frag_s * 1e6))})
     chain = make_test_chain(OUT / "prov-certs")
     whole = sign_file(frag, OUT / f"signed_{frag.name}", chain, title=frag.name)
     data = whole.read_bytes()

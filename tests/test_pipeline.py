@@ -7,6 +7,7 @@ from audit import contract
 from audit.detectors import Detector, DetectorResult
 from audit.findings import QUALITY, WARN, Finding
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
+from audit.synth import remux
 
 CONTRACT_CLIP_KEYS = {"path", "verdict", "source", "media", "provenance", "watermark", "metrics", "findings"}
 CONTRACT_MEDIA_KEYS = {"duration_s", "fps", "width", "height", "frames", "codec", "has_audio"}
@@ -135,19 +136,11 @@ def test_single_frame_clip_is_an_error_that_says_why(render_clip):
 
 
 def test_clip_cut_mid_stream_is_reported_as_truncated(tmp_path, render_clip):
-    import av
-
     # 4 s at 12 fps with a keyframe every 2 s, remuxed as fragmented MP4 (one fragment per GOP)
     # and cut at 75 %: the first GOP still decodes, the rest of the clip is gone.
     src = render_clip("src.mp4", seconds=4.0, fps=12, audio=False)
     frag = tmp_path / "frag.mp4"
-    with av.open(str(src)) as i, av.open(str(frag), "w", options={"movflags": "frag_keyframe+empty_moov"}) as o:
-        s = o.add_stream_from_template(i.streams.video[0])
-        for pkt in i.demux(i.streams.video[0]):
-            if pkt.dts is None:
-                continue
-            pkt.stream = s
-            o.mux(pkt)
+    remux(src, frag, options={"movflags": "frag_keyframe+empty_moov"})
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(frag.read_bytes()[: int(frag.stat().st_size * 0.75)])
     r = audit_clip(AuditTask(str(cut)))

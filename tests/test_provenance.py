@@ -16,6 +16,7 @@ import pytest
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
 from audit.policy import load_policy
 from audit.provenance import TrustConfig, classify, findings_for, verify
+from audit.synth import remux
 from conftest import FIXTURES, ROOT, SHARED
 
 # ../shared/trust from the repository root; from a worktree (/work/wt/<branch>) one level more.
@@ -142,16 +143,7 @@ def test_reencoded_clip_has_no_manifest(tmp_path):
 
 def test_trimmed_clip_has_no_manifest(tmp_path):
     out = tmp_path / "trimmed.mp4"
-    with av.open(str(SIGNED)) as src, av.open(str(out), "w") as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        for pkt in src.demux(vin):
-            if pkt.dts is None:
-                continue
-            if pkt.pts is not None and float(pkt.pts * vin.time_base) >= 1.0:
-                break
-            pkt.stream = vout
-            dst.mux(pkt)
+    remux(SIGNED, out, until_s=1.0)
     assert 0 < out.stat().st_size < SIGNED.stat().st_size
     assert verify(out)["status"] == "absent"
 
@@ -287,14 +279,7 @@ def test_mov_clip_signed_and_read(tmp_path):
     from audit.signing import TestChain
 
     mov = tmp_path / "clip.mov"
-    with av.open(str(UNSIGNED)) as src, av.open(str(mov), "w", format="mov") as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        for pkt in src.demux(vin):
-            if pkt.dts is None:
-                continue
-            pkt.stream = vout
-            dst.mux(pkt)
+    remux(UNSIGNED, mov, format="mov")
     chain = TestChain(*(C2PA_DIR / f"test-only-{n}" for n in ("root.pem", "intermediate.pem", "leaf.pem", "leaf.key",
                                                              "chain.pem")))
     out = sign_file(mov, tmp_path / "signed.mov", chain, ai=False)
@@ -382,15 +367,7 @@ def test_lone_init_segment_is_reported_as_such_not_as_tampering(tmp_path):
     from audit.signing import TestChain, sign_file
 
     frag = tmp_path / "frag.mp4"
-    with av.open(str(UNSIGNED)) as src, av.open(str(frag), "w", format="mp4",
-                                               options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}) as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        for pkt in src.demux(vin):
-            if pkt.dts is None:
-                continue
-            pkt.stream = vout
-            dst.mux(pkt)
+    remux(UNSIGNED, frag, format="mp4", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})
     chain = TestChain(*(C2PA_DIR / f"test-only-{n}" for n in ("root.pem", "intermediate.pem", "leaf.pem", "leaf.key",
                                                              "chain.pem")))
     signed = sign_file(frag, tmp_path / "signed_frag.mp4", chain)
