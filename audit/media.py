@@ -90,12 +90,12 @@ class Frame:
     __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache")
 
     def __init__(self, index: int, t: float, bgr: np.ndarray | None, scale: float,
-                 gray: np.ndarray | None = None, i420: np.ndarray | None = None):
+                 i420: np.ndarray | None = None):
         self.index = index
         self.t = t
         self.scale = scale
         self._bgr = bgr
-        self._gray = gray
+        self._gray = None
         self._i420 = i420  # (H * 3 / 2) x W: the I420 layout OpenCV converts from
         if bgr is not None:
             self.height, self.width = bgr.shape[:2]

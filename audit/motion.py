@@ -13,6 +13,7 @@ first: a flickering frame must not look like a moving one.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -48,15 +49,10 @@ class PairMotion:
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], np.float64)
 
 
-def small_size(w: int, h: int, side: int) -> tuple[int, int]:
-    """About ``side`` px on the long side, by a power-of-two factor of (w, h) (the nearest in
-    log scale): each copy is made by halving the next larger one, and area-averaging by exactly
-    2 is OpenCV's fast path (an arbitrary factor costs several times more)."""
-    f = _factor(w, h, side)
-    return max(8, w // f), max(8, h // f)
-
-
 def _factor(w: int, h: int, side: int) -> int:
+    """The power of two reducing (w, h) to about ``side`` px on the long side (nearest in log
+    scale, never under 8 px): copies are made by halving, OpenCV's fast INTER_AREA path (an
+    arbitrary factor costs several times more)."""
     f = 1
     while max(w, h) / (f * 2) >= side / 1.4142 and min(w, h) // (f * 2) >= 8:
         f *= 2
@@ -93,9 +89,9 @@ def frame_motion(ctx, frame):
     m = frame.cache.get("motion", _MISSING)
     if m is not _MISSING:
         return m
-    import threading
-
-    with ctx.shared.setdefault("motion_lock", threading.Lock()):
+    # one lock per clip (setdefault is atomic; a Lock is built only until one is stored)
+    lock = ctx.shared.get("motion_lock") or ctx.shared.setdefault("motion_lock", threading.Lock())
+    with lock:
         m = frame.cache.get("motion", _MISSING)
         if m is _MISSING:
             tracker = ctx.shared.get("motion")

@@ -235,7 +235,7 @@ def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -
     for d in feeders:
         by_lane.setdefault(d.lane if parallel else "main", []).append(d)
     lanes = [_Lane(name, dets) for name, dets in by_lane.items() if dets or name == "main"]
-    main, side = lanes[0], [lane for lane in lanes[1:]]
+    main, side = lanes[0], lanes[1:]
     for lane in side:
         lane.start()
     decode = 0.0
