@@ -136,15 +136,14 @@ class DaskExecutor:
         self.log(msg)
 
     def _pin_threads(self, client) -> None:
-        """One core per worker thread, as the local pool does with more than one worker: on the
-        LocalCluster of more than one worker, and always on a scheduler you run (its workers may
-        not have joined yet; Dask sizes workers to the cores, nworkers x nthreads = cores, so
-        several clips share a machine's cores)."""
-        self.pinned = bool(self.scheduler) or self.workers > 1
-        if self.pinned:
-            from .dask_worker import PinThreads
+        """One core per worker thread, as in the local pool: on the LocalCluster (``--jobs N``
+        single-threaded workers: N cores) and on a scheduler you run (its workers may not have
+        joined yet; Dask sizes workers to the cores, nworkers x nthreads = cores, so several clips
+        share a machine's cores)."""
+        from .dask_worker import PinThreads
 
-            client.register_plugin(PinThreads())
+        client.register_plugin(PinThreads())
+        self.pinned = True
 
     def run(self, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
         if not tasks:

@@ -13,8 +13,9 @@ from .executors import pin_threads
 
 class PinThreads(WorkerPlugin):
     """Each worker thread audits one clip on one core: FFmpeg's decoder and OpenCV use one thread
-    each (``audit.executors.pin_threads``). Registered on a LocalCluster of more than one worker
-    (like the local pool's initializer for ``--jobs 2+``) and on a scheduler you run."""
+    each, and the clip is decoded and analysed on that thread (``audit.executors.pin_threads``,
+    as the local pool's initializer does). Registered on every cluster: the LocalCluster of
+    ``--jobs N`` single-threaded workers and a scheduler you run."""
 
     name = "sora-audit-pin-threads"
     idempotent = True  # registered once per cluster, whatever the number of runs

@@ -36,19 +36,31 @@ def crashed_clip(task: AuditTask, detail: str) -> dict:
     )
 
 
-def pin_threads() -> None:
-    """One clip at a time on one core: FFmpeg's decoder and OpenCV each use a single thread.
+def pin_threads(threads: int = 1) -> None:
+    """A worker process that may use ``threads`` cores for one clip at a time.
 
-    Run in every worker process when more than one worker audits at once (``--jobs 2+``, Dask
-    workers): otherwise each worker's decoder and OpenCV start a thread per core, N workers fight
-    over the same cores and the pool scales poorly (measured in benchmarks/bench_executors.py).
-    Results do not change: decoding is exact and OpenCV's results do not depend on its threads.
+    FFmpeg's decoder gets ``threads`` frame threads; with more than one, the clip is decoded on
+    a thread of its own, ahead of the detectors, and detector lanes run beside each other
+    (``media.PREFETCH``, ``pipeline.SIDE_LANES``); with one, everything runs on one thread.
+    OpenCV always runs on one thread: our own threads are the parallelism, and its thread pool on
+    our small analysis frames (<= 640 px) cost CPU for no speed (measured on the 12 s 720p clip of
+    benchmarks/bench_quality.py: 2.8 -> 2.2 CPU s, and less wall time too, on 2 cores).
+
+    Run in every worker process (the local pool's initializer, ``audit.dask_worker.PinThreads``):
+    ``--jobs N`` uses N cores, one clip per core. Left alone, every worker's decoder would start
+    a thread per core and N workers would fight over the same cores; and one clip on several
+    threads costs more CPU than on one (hand-offs, frame threads: benchmarks/bench_executors.py
+    prints both). Results do not change: decoding is exact, OpenCV's results do not depend on its
+    threads, and lanes give the same JSON as one thread (tested).
     """
     import cv2
 
-    from . import media
+    from . import media, pipeline
 
-    media.DECODE_THREADS = 1
+    threads = max(1, threads)
+    media.DECODE_THREADS = threads
+    media.PREFETCH = 8 if threads > 1 else 0
+    pipeline.SIDE_LANES = threads > 1
     cv2.setNumThreads(1)
 
 
@@ -64,18 +76,20 @@ class InlineExecutor:
 
 
 class LocalExecutor:
-    """A pool of ``jobs`` worker processes on this machine (``--jobs N``)."""
+    """A pool of ``jobs`` worker processes on this machine (``--jobs N``): N cores, one clip per
+    core. A batch of fewer clips than ``jobs`` gets fewer workers, and they share the spare cores
+    as threads (one clip with ``--jobs 4`` decodes and analyses on 4 threads)."""
 
-    def __init__(self, jobs: int, fn: AuditFn = audit_clip):
+    def __init__(self, jobs: int, fn: AuditFn = audit_clip, threads: int | None = None):
         self.jobs = max(1, jobs)
         self.fn = fn
+        self.threads = threads  # per worker; None: jobs // workers
         # forkserver: workers start from a clean process, not a copy of a threaded parent.
         self._ctx = multiprocessing.get_context("forkserver")
 
     def _pool(self, workers: int) -> ProcessPoolExecutor:
-        # One worker keeps FFmpeg's and OpenCV's own threads: it has the cores to itself.
         return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx,
-                                   initializer=pin_threads if self.jobs > 1 else None)
+                                   initializer=pin_threads, initargs=(self.threads or max(1, self.jobs // workers),))
 
     def run(self, tasks: Sequence[AuditTask]) -> Iterator[tuple[int, dict]]:
         pending = list(range(len(tasks)))

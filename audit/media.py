@@ -253,7 +253,7 @@ class ClipReader:
         self._halt()
         self._container.close()
 
-    def frames(self, max_side: int = 640, prefetch: int = PREFETCH) -> Iterator[Frame]:
+    def frames(self, max_side: int = 640, prefetch: int | None = None) -> Iterator[Frame]:
         """Decode the clip once, yielding analysis frames (displayed orientation).
 
         A corrupt packet is skipped and counted (``corrupt_packets``); a demuxing error stops
@@ -264,9 +264,12 @@ class ClipReader:
         up to ``prefetch`` frames ahead of the caller: PyAV and OpenCV release the GIL, so the
         decoder keeps working while the detectors look at the previous frames (a decoder's own
         frame threads only run while it is being fed, i.e. not while the caller analyses).
+        None: the module's ``PREFETCH`` (0 in a worker pinned to one core).
         """
         global DECODE_PASSES
         DECODE_PASSES += 1
+        if prefetch is None:
+            prefetch = PREFETCH
         if prefetch <= 0:
             yield from self._decode(max_side)
             return

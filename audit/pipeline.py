@@ -23,6 +23,11 @@ from .policy import Policy, load_policy
 from .remote import audit_url, is_url
 from .source import Source, load_sidecar
 
+# Whether detector lanes may run on threads of their own (``[analysis] parallel`` still decides
+# per policy). False in a worker pinned to one core (audit.executors.pin_threads): there the
+# other cores belong to other workers, and a lane's thread would only add hand-offs.
+SIDE_LANES = True
+
 
 @dataclass(frozen=True)
 class AuditOptions:
@@ -230,7 +235,7 @@ class _Lane:
 
 def _decode_pass(run: _Run, reader, detectors: list[Detector], policy: Policy) -> None:
     feeders = [d for d in detectors if d.wants_frames]
-    parallel = bool(policy.get("analysis", "parallel"))
+    parallel = SIDE_LANES and bool(policy.get("analysis", "parallel"))
     by_lane: dict[str, list[Detector]] = {"main": []}
     for d in feeders:
         by_lane.setdefault(d.lane if parallel else "main", []).append(d)

@@ -1,5 +1,6 @@
-"""One worker, one core: with more than one worker, FFmpeg's decoder and OpenCV run one thread
-each in every worker (``audit.executors.pin_threads``), and results do not change."""
+"""``--jobs N`` is N cores: every worker audits one clip on one thread (FFmpeg's decoder, OpenCV,
+no decoding-ahead thread, no detector lanes: ``audit.executors.pin_threads``), a batch smaller
+than N shares the spare cores out as threads, and results do not change."""
 
 from __future__ import annotations
 
@@ -19,16 +20,23 @@ def thread_settings(task: AuditTask) -> dict:
     with media.open_clip(task.path) as clip:
         next(clip.frames())
         codec_threads = clip._stream.codec_context.thread_count
-    return {"decode_threads": media.DECODE_THREADS, "cv2": cv2.getNumThreads(), "codec_threads": codec_threads}
+    from audit import pipeline
+
+    return {"decode_threads": media.DECODE_THREADS, "cv2": cv2.getNumThreads(), "codec_threads": codec_threads,
+            "prefetch": media.PREFETCH, "side_lanes": pipeline.SIDE_LANES}
 
 
-def test_pool_workers_use_one_thread_each_only_when_more_than_one_runs():
+ONE_CORE = {"decode_threads": 1, "cv2": 1, "codec_threads": 1, "prefetch": 0, "side_lanes": False}
+
+
+def test_every_worker_gets_one_core_and_a_small_batch_gets_the_spare_cores_as_threads():
     tasks = [AuditTask(str(FIXTURES / "clips" / n)) for n in ("static.mp4", "flicker.mp4", "clean_pan.mp4")]
-    default_cv2 = cv2.getNumThreads()  # this process was never pinned
-    pinned = [r for _, r in LocalExecutor(2, thread_settings).run(tasks)]
-    assert pinned == [{"decode_threads": 1, "cv2": 1, "codec_threads": 1}] * 3
-    [alone] = [r for _, r in LocalExecutor(1, thread_settings).run(tasks[:1])]
-    assert alone["decode_threads"] == 0 and alone["cv2"] == default_cv2
+    assert [r for _, r in LocalExecutor(2, thread_settings).run(tasks)] == [ONE_CORE] * 3
+    assert [r for _, r in LocalExecutor(1, thread_settings).run(tasks)] == [ONE_CORE] * 3  # --jobs 1: one core
+    # one clip, --jobs 2: one worker, with both cores as decoder threads and detector lanes
+    [alone] = [r for _, r in LocalExecutor(2, thread_settings).run(tasks[:1])]
+    assert alone == {"decode_threads": 2, "cv2": 1, "codec_threads": 2, "prefetch": 8, "side_lanes": True}
+    assert media.DECODE_THREADS == 0 and media.PREFETCH == 8  # this process was never pinned
 
 
 def _comparable(clips) -> str:

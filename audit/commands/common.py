@@ -31,7 +31,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--jobs", type=int, default=None, metavar="N",
-        help="worker processes (default: number of CPUs, at most 4; 0 = audit in this process)",
+        help="worker processes, one clip on one core each (default: number of CPUs, at most 4; a batch of fewer "
+        "clips shares the spare cores out as threads; 0 = audit in this process)",
     )
     p.add_argument(
         "--executor", choices=("local", "dask"), default="local",
