@@ -115,26 +115,42 @@ class FixedOverlayFinder:
         # moves there (the centre of a zoom, an edge sliding along itself: a horizontal edge
         # under a pan, a radial one under a zoom) is just as consistent once the frames are
         # aligned on the scene's motion, while an overlay is not.
-        fixed &= ~self._fixed_in_scene(H, W)
+        fixed &= ~self._fixed_in_scene(fixed)
         return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx / k, sy / k, times))
 
-    def _fixed_in_scene(self, H: int, W: int) -> np.ndarray:
-        sx = np.zeros((H, W), np.float32)
-        sy = np.zeros((H, W), np.float32)
-        smag = np.zeros((H, W), np.float32)
+    def _fixed_in_scene(self, where: np.ndarray) -> np.ndarray:
+        """Pixels as consistent once the window is aligned on the scene's motion. Only the
+        pixels of ``where`` are asked for (the caller keeps no other), so each frame's fields are
+        sampled at those pixels' places in that frame (bilinear, edges replicated: what aligning
+        the whole frame with ``warpAffine`` would give there) instead of warping K x 3 whole
+        fields; a window with no fixed pixel costs nothing."""
+        out = np.zeros(where.shape, bool)
+        ys, xs = np.nonzero(where)
+        if xs.size == 0:
+            return out
+        pts = np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+        n, cols = xs.size, 1024  # remap wants a map under 32767 on each side
+        sx = np.zeros(xs.size, np.float32)
+        sy = np.zeros(xs.size, np.float32)
+        smag = np.zeros(xs.size, np.float32)
         lo = hi = None
         for (_, gx, gy, mag, T) in self._buf:
             A = T[:2]
-            if not np.allclose(A, IDENTITY):
-                gx, gy, mag = (cv2.warpAffine(f, A, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            if np.allclose(A, IDENTITY):
+                gx, gy, mag = (f[ys, xs] for f in (gx, gy, mag))
+            else:
+                src = cv2.invertAffineTransform(A) @ pts  # where each pixel's scene point was
+                mx, my = (_as_map(v, cols) for v in src[:2])
+                gx, gy, mag = (cv2.remap(f, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()[:n]
                                for f in (gx, gy, mag))
             sx += gx
             sy += gy
             smag += mag
             lo = mag if lo is None else np.minimum(lo, mag)
             hi = mag if hi is None else np.maximum(hi, mag)
-        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
-        return (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        cons = np.hypot(sx, sy) / np.maximum(smag, 1e-6)
+        out[ys, xs] = (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        return out
 
     def _blob(self, fixed, textured, cons, mx, my, times) -> Overlay | None:
         H, W = fixed.shape
@@ -177,6 +193,14 @@ class FixedOverlayFinder:
         if n < 0.1 * ring.size:
             return True
         return float((fixed[y0:y1, x0:x1] & ring).sum()) / n <= self.ring_static
+
+
+def _as_map(v: np.ndarray, cols: int) -> np.ndarray:
+    """Coordinates as a float32 remap map of ``cols`` columns (the tail padded with zeros)."""
+    rows = -(-v.size // cols)
+    out = np.zeros(rows * cols, np.float32)
+    out[: v.size] = v
+    return out.reshape(rows, cols)
 
 
 def _orientation_spread(gx: np.ndarray, gy: np.ndarray) -> float:
