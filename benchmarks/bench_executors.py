@@ -257,7 +257,19 @@ def main() -> int:
               f"{r['worker_cpu_s']:.1f} | {r['worker_startup_cpu_s']:.1f} | {r['worker_cpu_per_clip_s']:.3f} | "
               f"{r['driver_cpu_s']:.1f} | {r['children_cpu_s']:.1f} |")
     j2, dk = runs[1], runs[2]
+    # Paired within each round (the executors of one round ran back to back): a machine whose
+    # speed drifts between rounds moves both sides of a ratio alike.
+    names = [name for name, _ in makers]
+    per_round = [(by_name[names[0]][i]["wall_s"] / by_name[names[1]][i]["wall_s"],
+                  by_name[names[1]][i]["wall_s"] / by_name[names[2]][i]["wall_s"]) for i in range(max(1, args.rounds))]
+    import statistics
+
     print()
+    print("per round, paired (throughput ratios): jobs 2 / jobs 1 " + ", ".join(f"{a:.2f}x" for a, _ in per_round)
+          + f" (median {statistics.median(a for a, _ in per_round):.2f}x, target >= 1.8x); dask / jobs 2 "
+          + ", ".join(f"{b:.2f}x" for _, b in per_round)
+          + f" (median {statistics.median(b for _, b in per_round):.2f}x, target >= 0.90x)")
+    print("from the medians of the table:")
     print(f"jobs 2 / jobs 1: {j2['clips_per_s'] / base:.2f}x (target >= 1.8x); steady "
           f"{j2['steady_clips_per_s'] / runs[0]['steady_clips_per_s']:.2f}x; warm "
           f"{j2['warm_clips_per_s'] / runs[0]['warm_clips_per_s']:.2f}x")

@@ -239,3 +239,46 @@ def test_sampling_follows_presentation_times_on_vfr(clips):
     assert abs(w["frames_analysed"] - 3.0 * w["sample_fps"]) <= 1
     ts = [t for t, *_ in w["track"]]
     assert all(0.15 <= b - a <= 0.3 for a, b in zip(ts, ts[1:]))  # ~1/5 s apart, jitter of one frame
+
+
+def test_scene_alignment_at_the_fixed_pixels_equals_warping_whole_fields():
+    """``FixedOverlayFinder._fixed_in_scene`` samples each frame's fields only where the caller
+    still has fixed pixels; at those pixels it must say what warping the whole fields onto the
+    newest frame (``cv2.warpAffine``, bilinear, edges replicated) says."""
+    import cv2
+    import numpy as np
+
+    from audit.watermark_free import IDENTITY, FixedOverlayFinder
+
+    rng = np.random.default_rng(3)
+    H, W = 180, 320
+    finder = FixedOverlayFinder(window=4, min_grad=4, consistency=0.5, static_share=0.25, max_area=0.1,
+                                min_orientation=0.2)
+    for k in range(4):  # sub-pixel pan, slight shear, and one frame with no motion
+        gx, gy = (cv2.GaussianBlur(rng.normal(0, 20, (H, W)).astype(np.float32), (5, 5), 1.5) for _ in range(2))
+        T = np.eye(3)
+        if k:
+            T[0, 2], T[1, 2], T[0, 1] = 1.7 * k, -0.6 * k, 0.002 * k
+        finder._buf.append((k, gx, gy, cv2.magnitude(gx, gy), T))
+
+    def whole(consistency: float) -> np.ndarray:
+        sx, sy, smag, lo, hi = 0, 0, 0, None, None
+        for (_, gx, gy, mag, T) in finder._buf:
+            if not np.allclose(T[:2], IDENTITY):
+                gx, gy, mag = (cv2.warpAffine(f, T[:2], (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                               for f in (gx, gy, mag))
+            sx, sy, smag = sx + gx, sy + gy, smag + mag
+            lo = mag if lo is None else np.minimum(lo, mag)
+            hi = mag if hi is None else np.maximum(hi, mag)
+        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
+        return (cons > consistency) & (lo > 0.5 * hi) & (lo > finder.min_grad)
+
+    where = rng.random((H, W)) < 0.3
+    for consistency in (0.3, 0.5, 0.7):
+        finder.consistency = consistency
+        expected = whole(consistency)
+        assert expected[where].sum() > 50  # the comparison has pixels on both sides
+        got = finder._fixed_in_scene(where)
+        assert np.array_equal(got[where], expected[where])
+        assert not got[~where].any()  # nothing outside the pixels asked for
+    assert not finder._fixed_in_scene(np.zeros((H, W), bool)).any()
