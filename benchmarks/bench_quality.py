@@ -19,6 +19,7 @@ Clips are generated once under benchmarks/out/ (the 60 s 1080p one takes a minut
 from __future__ import annotations
 
 import argparse
+import statistics
 import json
 import os
 import subprocess
@@ -117,6 +118,11 @@ def main() -> int:
         # CPU seconds (all threads): steadier than wall time on a shared, loaded machine
         "decode_only_cpu_s": round(dc, 3), "full_audit_cpu_s": round(fc, 3),
         "cpu_ratio_full_over_decode": round(fc / dc, 3),
+        # each round's full audit over the decode-only pass that ran just before it: a machine
+        # whose speed drifts between rounds moves both alike (the best-of figures above may
+        # come from different moments)
+        "ratio_per_round": [round(f_[0] / d_[0], 3) for d_, f_ in zip(dec, full)],
+        "ratio_per_round_median": round(statistics.median(f_[0] / d_[0] for d_, f_ in zip(dec, full)), 3),
         "detector_ms_per_frame": {k: round(v * 1000 / frames, 3) for k, v in r["timings"]["detectors"].items()},
         "decode_in_pipeline_s": r["timings"].get("decode_s"),
     }
