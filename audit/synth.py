@@ -193,7 +193,6 @@ def _camera_frame(world: np.ndarray, spec: ClipSpec, t: float) -> np.ndarray:
     W, H = spec.width, spec.height
     wh, ww = world.shape[:2]
     dx, dy, logs, ang = _camera_state(spec.camera, t)
-    scale = math.exp(logs) * (W / ww if ww == W else 1.0)
     cx = ww / 2 + dx * W
     cy = wh / 2 + dy * H
     # rotate/scale about the camera centre, then move the centre to the frame centre

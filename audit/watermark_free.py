@@ -75,7 +75,6 @@ class FixedOverlayFinder:
         """Add one analysed frame. ``motion``: the 2x3 matrix taking the previous analysed
         frame's pixels to this one's (the scene's global motion), or None when it is unknown
         (a cut, a featureless frame): windows spanning it are undecidable."""
-        H, W = gx.shape
         # Each buffered frame keeps the transform that takes it onto the newest frame.
         step = np.vstack([motion, [0.0, 0.0, 1.0]]) if motion is not None else None
         buf = deque(maxlen=self.window)

@@ -1,9 +1,7 @@
 import json
 
-import pytest
 
 import audit.media as media
-from audit import contract
 from audit.detectors import Detector, DetectorResult
 from audit.findings import QUALITY, WARN, Finding
 from audit.pipeline import AuditOptions, AuditTask, audit_clip

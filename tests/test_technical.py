@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from audit.pipeline import AuditTask, audit_clip
 from audit.source import Source

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import contract
 from ..pipeline import AuditOptions, AuditTask
-from ..policy import Policy, exit_code, load_policy
+from ..policy import Policy, exit_code
 
 DEFAULT_REPORTS = Path("reports")
 

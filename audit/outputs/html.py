@@ -13,7 +13,6 @@ import os
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
