@@ -371,8 +371,8 @@ class ClipReader:
         return info
 
 
-# FFmpeg decoder threads per clip; 0 = FFmpeg's choice (about one per core). Worker pools that
-# run one clip per core set 1 (audit.executors.pin_threads).
+# FFmpeg decoder threads per clip; 0 = FFmpeg's choice (about one per core). Every worker sets
+# it to the cores it may use: 1 in a batch (audit.executors.pin_threads).
 DECODE_THREADS = 0
 
 

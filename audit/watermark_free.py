@@ -129,9 +129,9 @@ class FixedOverlayFinder:
             return out
         pts = np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
         n, cols = xs.size, 1024  # remap wants a map under 32767 on each side
-        sx = np.zeros(xs.size, np.float32)
-        sy = np.zeros(xs.size, np.float32)
-        smag = np.zeros(xs.size, np.float32)
+        sx = np.zeros(n, np.float32)
+        sy = np.zeros(n, np.float32)
+        smag = np.zeros(n, np.float32)
         lo = hi = None
         for (_, gx, gy, mag, T) in self._buf:
             A = T[:2]
@@ -179,7 +179,6 @@ class FixedOverlayFinder:
             if best is None or px > best[0]:
                 best = (px, Overlay(round(score, 4), x, y, w, h, times))
         return best[1] if best else None
-
 
     def _surroundings_move(self, fixed, textured, blob, x, y, w, h) -> bool:
         """An overlay stays put while the content *around it* moves. Where the content itself

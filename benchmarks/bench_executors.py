@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -191,8 +192,6 @@ def run_one(name: str, executor, tasks) -> dict:
 
 def _median_run(runs: list[dict]) -> dict:
     """Median of every figure over the rounds; workers and results from the median-wall round."""
-    import statistics
-
     out = dict(sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2])
     for k in ("wall_s", "close_s", "first_s", "clips_per_s", "steady_clips_per_s", "warm_clips_per_s", "worker_cpu_s", "worker_startup_cpu_s",
               "worker_cpu_per_clip_s", "driver_cpu_s", "children_cpu_s"):
@@ -214,6 +213,7 @@ def main() -> int:
     ap.add_argument("--no-reference", action="store_true", help="skip the one-worker-with-every-core row")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
+    rounds = max(1, args.rounds)
 
     from audit.dask_executor import DaskExecutor
     from audit.executors import LocalExecutor
@@ -233,7 +233,7 @@ def main() -> int:
     if not args.no_reference:
         makers.append((f"reference: 1 worker, {cores} threads", lambda: LocalExecutor(1, threads=cores)))
     by_name: dict[str, list[dict]] = {name: [] for name, _ in makers}
-    for rnd in range(max(1, args.rounds)):
+    for rnd in range(rounds):
         order = makers if rnd % 2 == 0 else makers[::-1]
         for name, make in order:
             r = run_one(name, make(), tasks)
@@ -243,7 +243,7 @@ def main() -> int:
     runs = [_median_run(by_name[name]) for name, _ in makers]
     same = len({_comparable(res) for r in runs for res in r["all_results"]}) == 1
     print()
-    print(f"Medians of {max(1, args.rounds)} round(s). Wall: from start to the last clip's result (start-up "
+    print(f"Medians of {rounds} round(s). Wall: from start to the last clip's result (start-up "
           "included); shut-down after it is its own column.")
     print()
     print("| executor | wall s | shut-down s | first clip s | clips/s | steady clips/s | warm clips/s | vs jobs 1 "
@@ -261,9 +261,7 @@ def main() -> int:
     # speed drifts between rounds moves both sides of a ratio alike.
     names = [name for name, _ in makers]
     per_round = [(by_name[names[0]][i]["wall_s"] / by_name[names[1]][i]["wall_s"],
-                  by_name[names[1]][i]["wall_s"] / by_name[names[2]][i]["wall_s"]) for i in range(max(1, args.rounds))]
-    import statistics
-
+                  by_name[names[1]][i]["wall_s"] / by_name[names[2]][i]["wall_s"]) for i in range(rounds)]
     print()
     print("per round, paired (throughput ratios): jobs 2 / jobs 1 " + ", ".join(f"{a:.2f}x" for a, _ in per_round)
           + f" (median {statistics.median(a for a, _ in per_round):.2f}x, target >= 1.8x); dask / jobs 2 "

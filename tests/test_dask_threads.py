@@ -8,7 +8,7 @@ import json
 
 import cv2
 
-from audit import media
+from audit import media, pipeline
 from audit.executors import InlineExecutor, LocalExecutor
 from audit.pipeline import AuditTask
 from conftest import FIXTURES
@@ -20,8 +20,6 @@ def thread_settings(task: AuditTask) -> dict:
     with media.open_clip(task.path) as clip:
         next(clip.frames())
         codec_threads = clip._stream.codec_context.thread_count
-    from audit import pipeline
-
     return {"decode_threads": media.DECODE_THREADS, "cv2": cv2.getNumThreads(), "codec_threads": codec_threads,
             "prefetch": media.PREFETCH, "side_lanes": pipeline.SIDE_LANES}
 

@@ -22,7 +22,6 @@ smaller alternations: they are then not in the video either). Clean clips stay b
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 
