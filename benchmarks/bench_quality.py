@@ -11,6 +11,10 @@
    as each worker of a batch); prints the best of each, the ratios (target <= 1.5), CPU seconds
    of all threads, the machine's load average (the ratio needs free cores: quote it with the
    load) and each detector's time per frame.
+   Two more audits per round, set up like the full one, say where the ratio comes from: the
+   pipeline with no detector at all (decoding, the analysis planes, the threads: the floor any
+   audit pays), and with only the two detectors the flicker score needs (the shared motion
+   model, ``camera``, and ``flicker``).
 2. A 60 s 1920x1080 30 fps clip audited in a child process that reports its own peak RSS
    (VmHWM; target <= 400 MB): memory must not grow with clip length.
 Clips are generated once under benchmarks/out/ (the 60 s 1080p one takes a minute or two).
@@ -30,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "out"
+FLICKER_ONLY = {"camera", "flicker"}  # the motion model is computed by the first detector that asks
 
 
 def make_clip(seconds: float, w: int, h: int, cheap: bool = False) -> Path:
@@ -71,14 +76,21 @@ def decode_only(path: Path, to: str | None = None) -> tuple[float, float]:
     return time.perf_counter() - t, _cpu() - c0
 
 
-def full_audit(path: Path, one_core: bool = False) -> tuple[float, float, dict]:
+def full_audit(path: Path, one_core: bool = False, only: set[str] | None = None) -> tuple[float, float, dict]:
+    """(wall s, CPU s, result) of one audit. ``only``: run just these detectors (by name)."""
+    from audit import pipeline
+    from audit.detectors import registry
     from audit.executors import pin_threads
     from audit.pipeline import AuditTask, audit_clip
 
     pin_threads(1 if one_core else (os.cpu_count() or 1))
-    t, c0 = time.perf_counter(), _cpu()
-    r = audit_clip(AuditTask(str(path)))
-    return time.perf_counter() - t, _cpu() - c0, r
+    pipeline.registry = registry if only is None else (lambda: [c for c in registry() if c.name in only])
+    try:
+        t, c0 = time.perf_counter(), _cpu()
+        r = audit_clip(AuditTask(str(path)))
+        return time.perf_counter() - t, _cpu() - c0, r
+    finally:
+        pipeline.registry = registry
 
 
 def child_peak_rss(path: Path) -> dict:
@@ -105,10 +117,12 @@ def main() -> int:
     clip = make_clip(12.0, 1280, 720)
     full_audit(clip)  # warm up imports (OpenCV, scikit-image) outside the timings
     load0 = os.getloadavg()[0]
-    dec, full, one_core, arrays, bgr = [], [], [], [], []
+    dec, full, one_core, arrays, bgr, floor, flick = [], [], [], [], [], [], []
     for _ in range(args.repeat):  # alternate so that machine noise hits all alike
         dec.append(decode_only(clip))
         full.append(full_audit(clip))  # right after its decode-only pass: the pair of this round
+        floor.append(full_audit(clip, only=set()))
+        flick.append(full_audit(clip, only=FLICKER_ONLY))
         one_core.append(full_audit(clip, one_core=True))
         arrays.append(decode_only(clip, "native"))
         bgr.append(decode_only(clip, "bgr24"))
@@ -117,6 +131,13 @@ def main() -> int:
     f, fc, r = min(full, key=lambda x: x[0])
     s1, s1c, _ = min(one_core, key=lambda x: x[0])
     per_round = [f_[0] / d_[0] for d_, f_ in zip(dec, full)]
+
+    def partial(runs: list) -> dict:
+        """Best wall and CPU of a partial audit, its ratio and the median of its per-round ratios."""
+        w, c = min(x[0] for x in runs), min(x[1] for x in runs)
+        return {"wall_s": round(w, 3), "cpu_s": round(c, 3), "ratio_over_decode": round(w / d, 3),
+                "ratio_per_round_median": round(statistics.median(x[0] / d_[0] for x, d_ in zip(runs, dec)), 3)}
+
     d_native = min(x[0] for x in arrays)
     d_bgr = min(x[0] for x in bgr)
     frames = r["media"]["frames"]
@@ -144,6 +165,9 @@ def main() -> int:
         "ratio_full_over_decode_to_native_arrays": round(f / d_native, 3),
         "decode_to_bgr_arrays_s": round(d_bgr, 3),
         "ratio_full_over_decode_to_bgr_arrays": round(f / d_bgr, 3),
+        # where the ratio comes from: the pipeline alone, then with the flicker score's two detectors
+        "no_detectors": partial(floor),
+        "motion_and_flicker_only": partial(flick),
         "detector_ms_per_frame": {k: round(v * 1000 / frames, 3) for k, v in r["timings"]["detectors"].items()},
         "decode_in_pipeline_s": r["timings"].get("decode_s"),
     }
