@@ -40,8 +40,9 @@ def pin_threads(threads: int = 1) -> None:
     """A worker process that may use ``threads`` cores for one clip at a time.
 
     FFmpeg's decoder gets ``threads`` frame threads; with more than one, the clip is decoded on
-    a thread of its own, ahead of the detectors, and detector lanes run beside each other
-    (``media.PREFETCH``, ``pipeline.SIDE_LANES``); with one, everything runs on one thread.
+    a thread of its own, ahead of the detectors (``media.PREFETCH``), and from
+    ``pipeline.LANES_MIN_CORES`` on, detector lanes run beside each other (``pipeline.SIDE_LANES``;
+    on 2 cores they cost more than they save); with one, everything runs on one thread.
     OpenCV always runs on one thread: our own threads are the parallelism, and its thread pool on
     our small analysis frames (<= 640 px) cost CPU for no speed (measured on the 12 s 720p clip of
     benchmarks/bench_quality.py: 2.8 -> 2.2 CPU s, and less wall time too, on 2 cores).
@@ -60,7 +61,7 @@ def pin_threads(threads: int = 1) -> None:
     threads = max(1, threads)
     media.DECODE_THREADS = threads
     media.PREFETCH = 8 if threads > 1 else 0
-    pipeline.SIDE_LANES = threads > 1
+    pipeline.SIDE_LANES = threads >= pipeline.LANES_MIN_CORES
     cv2.setNumThreads(1)
 
 

@@ -8,6 +8,7 @@ dict. It never raises for a bad clip: problems become findings and an ``error`` 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -23,10 +24,17 @@ from .policy import Policy, load_policy
 from .remote import audit_url, is_url
 from .source import Source, load_sidecar
 
+# Cores an audit needs for its detector lanes to run on threads of their own. With fewer, the
+# decoder's frame threads and the decoding-ahead thread already keep about 1.6 cores busy, and
+# lanes beside the main one only add hand-offs: on 2 cores they cost 2-5 % more CPU for a longer
+# wall time (paired ratios to decode-only, medians of 12-14 interleaved rounds, 2026-11-25: 2.15
+# with lanes vs 2.03 without on a 4 s 720x1280 clip, 2.10 vs 1.96 on the 12 s 1280x720 clip of
+# benchmarks/bench_quality.py).
+LANES_MIN_CORES = 3
 # Whether detector lanes may run on threads of their own (``[analysis] parallel`` still decides
-# per policy). False in a worker pinned to one core (audit.executors.pin_threads): there the
-# other cores belong to other workers, and a lane's thread would only add hand-offs.
-SIDE_LANES = True
+# per policy): this machine's cores, and what a worker may use (``audit.executors.pin_threads``:
+# one core in a batch, where the other cores belong to other workers).
+SIDE_LANES = (os.cpu_count() or 1) >= LANES_MIN_CORES
 
 
 @dataclass(frozen=True)

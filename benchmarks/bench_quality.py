@@ -7,10 +7,10 @@
    detector has work): decode-only passes (PyAV, every frame, FFmpeg's frame threads) alternate
    with full audits (``audit_clip`` with every registered detector, set up as a ``check`` worker
    auditing a lone clip: ``pin_threads(cores)``, i.e. decoder threads, decoding ahead on a
-   thread of its own, detector lanes on theirs) and full audits on one core (``pin_threads(1)``,
-   as each worker of a batch); prints the best of each, the ratios (target <= 1.5), CPU seconds
-   of all threads, the machine's load average (the ratio needs free cores: quote it with the
-   load) and each detector's time per frame.
+   thread of its own, detector lanes on theirs from 3 cores on) and full audits on one core
+   (``pin_threads(1)``, as each worker of a batch); prints the best of each, the ratios (target
+   <= 1.5), CPU seconds of all threads, the machine's load average (the ratio needs free cores:
+   quote it with the load) and each detector's time per frame.
    Two more audits per round, set up like the full one, say where the ratio comes from: the
    pipeline with no detector at all (decoding, the analysis planes, the threads: the floor any
    audit pays), and with only the two detectors the flicker score needs (the shared motion

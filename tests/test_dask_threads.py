@@ -31,9 +31,12 @@ def test_every_worker_gets_one_core_and_a_small_batch_gets_the_spare_cores_as_th
     tasks = [AuditTask(str(FIXTURES / "clips" / n)) for n in ("static.mp4", "flicker.mp4", "clean_pan.mp4")]
     assert [r for _, r in LocalExecutor(2, thread_settings).run(tasks)] == [ONE_CORE] * 3
     assert [r for _, r in LocalExecutor(1, thread_settings).run(tasks)] == [ONE_CORE] * 3  # --jobs 1: one core
-    # one clip, --jobs 2: one worker, with both cores as decoder threads and detector lanes
+    # one clip, --jobs 2: one worker, with both cores as decoder threads and decoding ahead;
+    # detector lanes only from 3 cores on (on 2 the decoder keeps them busy)
     [alone] = [r for _, r in LocalExecutor(2, thread_settings).run(tasks[:1])]
-    assert alone == {"decode_threads": 2, "cv2": 1, "codec_threads": 2, "prefetch": 8, "side_lanes": True}
+    assert alone == {"decode_threads": 2, "cv2": 1, "codec_threads": 2, "prefetch": 8, "side_lanes": False}
+    [alone] = [r for _, r in LocalExecutor(4, thread_settings).run(tasks[:1])]
+    assert alone == {"decode_threads": 4, "cv2": 1, "codec_threads": 4, "prefetch": 8, "side_lanes": True}
     assert media.DECODE_THREADS == 0 and media.PREFETCH == 8  # this process was never pinned
 
 
