@@ -36,6 +36,7 @@ VBENCH_SIDE = 320   # VBench's temporal_flickering, computed alongside for compa
 MIN_LEVEL = 20.0    # levels below this (near black) are not divided by: percent of ~0 is noise
 # BGR -> B, G, R, luma (BT.601), for cv2.transform
 _BGRY = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.114, 0.587, 0.299]], np.float32)
+_HALF_Y = _BGRY[3:] * 0.5   # half the luma of a sum of two frames: their mean luma
 _KERNEL = np.ones((3, 3), np.uint8)
 DENSE_BELOW = 0.9   # inlier ratio of the global model below which DIS dense flow is added
 
@@ -54,6 +55,7 @@ class FlickerDetector(Detector):
         self.vb_n = 0
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._base = None
+        self._ones = None
         self.dense_pairs = 0
 
     def feed(self, frame) -> None:
@@ -80,7 +82,7 @@ class FlickerDetector(Detector):
         h, w = b.shape[:2]
         M = scale_matrix(m.matrix, w / small_gray(cur).shape[1])
         warped = cv2.warpAffine(a, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), M, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        mask = cv2.warpAffine(self._full(h, w), M, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
         # Dense flow from the current frame to the aligned previous one, brightness removed:
         # absorbs what the global model cannot (moving objects, non-rigid warp).
         # Only where needed: when the global model leaves a share of the points unexplained.
@@ -94,30 +96,35 @@ class FlickerDetector(Detector):
         else:
             aligned = warped
         mask = cv2.erode(mask, _KERNEL)
-        n_valid = cv2.countNonZero(mask)
-        if n_valid < 0.3 * h * w:
+        valid = np.flatnonzero(mask)
+        if len(valid) < 0.3 * h * w:
             return None
-        # B, G, R and luma of both frames as 4-channel float planes (one transform each)
-        cur4 = cv2.transform(b.astype(np.float32), _BGRY)
-        prev4 = cv2.transform(aligned.astype(np.float32), _BGRY)
-        diff = cv2.subtract(cur4, prev4)                       # H x W x 4
-        level = np.maximum(np.array(cv2.mean(cv2.add(cur4, prev4), mask=mask)) / 2.0, MIN_LEVEL)
+        # the change of B, G, R and luma, as one 4-channel float plane (luma is linear in B, G, R)
+        diff = cv2.transform(cv2.subtract(b, aligned, dtype=cv2.CV_32F), _BGRY)
+        bgr = np.add(cv2.mean(b, mask=mask)[:3], cv2.mean(aligned, mask=mask)[:3]) / 2.0
+        level = np.maximum(np.append(bgr, bgr @ _BGRY[3]), MIN_LEVEL)
         out = np.empty(4 + GRID * GRID)
         # medians over every other valid pixel (same answer, half the work); np.partition picks
         # the middle of each channel in one call (np.median's bookkeeping costs more here)
-        sel = diff.reshape(-1, 4)[mask.ravel() > 0][::2].T.copy()
+        sel = diff.reshape(-1, 4).take(valid[::2], axis=0).T.copy()
         k = sel.shape[1] // 2
         out[:4] = 100.0 * np.partition(sel, k, axis=1)[:, k] / level
         # a 3 x 3 grid of regions: mean luma change of each over its valid pixels (one resize of
         # the stacked [luma change, luma level, valid] planes)
         vf = mask.astype(np.float32) * (1.0 / 255.0)
-        stack = cv2.merge([diff[..., 3] * vf, (cur4[..., 3] + prev4[..., 3]) * (0.5 * vf), vf])
+        luma = cv2.transform(cv2.add(b, aligned, dtype=cv2.CV_32F), _HALF_Y)
+        stack = cv2.merge([diff[..., 3] * vf, luma * vf, vf])
         cells3 = cv2.resize(stack, (GRID, GRID), interpolation=cv2.INTER_AREA)
         d_cells, l_cells, m_cells = cells3[..., 0], cells3[..., 1], cells3[..., 2]
         ok = m_cells >= 0.5
         cells = np.where(ok, 100.0 * d_cells / np.maximum(l_cells, MIN_LEVEL * np.maximum(m_cells, 1e-6)), 0.0)
         out[4:] = cells.ravel()
         return out
+
+    def _full(self, h: int, w: int) -> np.ndarray:
+        if self._ones is None or self._ones.shape != (h, w):
+            self._ones = np.full((h, w), 255, np.uint8)
+        return self._ones
 
     def finish(self) -> DetectorResult:
         pol = self.ctx.policy.section("flicker")
