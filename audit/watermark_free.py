@@ -31,6 +31,7 @@ import numpy as np
 
 BORDER_PX = 3
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+_CLOSE = 1e-8 + 1e-5 * np.abs(IDENTITY)  # np.allclose(A, IDENTITY) is (|A - IDENTITY| <= _CLOSE).all()
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class FixedOverlayFinder:
         # under a pan, a radial one under a zoom) is just as consistent once the frames are
         # aligned on the scene's motion, while an overlay is not.
         fixed &= ~self._fixed_in_scene(fixed)
-        return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx / k, sy / k, times))
+        return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx, sy, k, times))
 
     def _fixed_in_scene(self, where: np.ndarray) -> np.ndarray:
         """Pixels as consistent once the window is aligned on the scene's motion. Only the
@@ -135,7 +136,7 @@ class FixedOverlayFinder:
         lo = hi = None
         for (_, gx, gy, mag, T) in self._buf:
             A = T[:2]
-            if np.allclose(A, IDENTITY):
+            if (np.abs(A - IDENTITY) <= _CLOSE).all():  # np.allclose's test, without its overhead
                 gx, gy, mag = (f[ys, xs] for f in (gx, gy, mag))
             else:
                 src = cv2.invertAffineTransform(A) @ pts  # where each pixel's scene point was
@@ -151,7 +152,9 @@ class FixedOverlayFinder:
         out[ys, xs] = (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
         return out
 
-    def _blob(self, fixed, textured, cons, mx, my, times) -> Overlay | None:
+    def _blob(self, fixed, textured, cons, sx, sy, k, times) -> Overlay | None:
+        """The largest overlay-like blob of ``fixed`` (``sx``, ``sy``: the window's summed gradients over
+        ``k`` frames; only the few blobs that get that far are divided by ``k``)."""
         H, W = fixed.shape
         # Join an overlay's thin strokes into one blob; isolated coincidences stay specks.
         r = max(2, int(round(min(H, W) * 0.02)))
@@ -171,7 +174,7 @@ class FixedOverlayFinder:
             px = int(sel.sum())
             if px < min_px or px < 0.15 * w * h:
                 continue
-            if _orientation_spread(mx[y:y + h, x:x + w][sel], my[y:y + h, x:x + w][sel]) < self.min_orientation:
+            if _orientation_spread(sx[y:y + h, x:x + w][sel] / k, sy[y:y + h, x:x + w][sel] / k) < self.min_orientation:
                 continue
             if not self._surroundings_move(fixed, textured, labels == i, x, y, w, h):
                 continue
