@@ -26,7 +26,7 @@ from .source import Source, load_sidecar
 
 # Cores an audit needs for its detector lanes to run on threads of their own. With fewer, the
 # decoder's frame threads and the decoding-ahead thread already keep about 1.6 cores busy, and
-# lanes beside the main one only add hand-offs: on 2 cores they cost 2-5 % more CPU for a longer
+# lanes beside the main one only add hand-offs: on 2 cores they cost 2-11 % more CPU for a longer
 # wall time (paired ratios to decode-only, medians of 12-14 interleaved rounds, 2026-11-25: 2.15
 # with lanes vs 2.03 without on a 4 s 720x1280 clip, 2.10 vs 1.96 on the 12 s 1280x720 clip of
 # benchmarks/bench_quality.py).
