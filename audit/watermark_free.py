@@ -16,7 +16,7 @@ horizontal edge under a horizontal pan also stays put, but it has one orientatio
 Fixed in the frame is not enough where the scene itself barely moves: near the centre of a
 zoom, and along edges that slide along themselves (radial edges under a zoom), scenery is as
 fixed as an overlay. So the frames of the window are also aligned on the scene's global
-motion (``audit.motion``'s shared estimate, composed between analysed frames) and a pixel
+motion (``audit.quality.motion``'s shared estimate, composed between analysed frames) and a pixel
 that is just as consistent in the scene is not an overlay's; a blob must also have moving
 surroundings. A window across a cut or a failed motion estimate is undecidable.
 """

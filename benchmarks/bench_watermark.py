@@ -44,7 +44,7 @@ def _detectors():
 
     from audit.detectors import Detector, DetectorResult
     from audit.detectors.watermark import WatermarkDetector
-    from audit.motion import frame_motion
+    from audit.quality.motion import frame_motion
 
     class SharedMotion(Detector):
         name, slot, order = "shared_motion", "shared_motion", 10

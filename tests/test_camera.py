@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.camera_prompt import expected_timeline, parse_camera
+from audit.quality.camera_prompt import expected_timeline, parse_camera
 from audit.pipeline import AuditTask, audit_clip
 from audit.source import Source
 from audit.synth import CameraSegment

@@ -11,13 +11,14 @@ The interface (after PySceneDetect's ``SceneDetector``)::
         lane = "main"               # detectors of one lane see the frames in order on one thread;
                                     # other lanes run beside it on their own threads (OpenCV
                                     # releases the GIL). Work shared across lanes must be safe
-                                    # for that (audit.motion.frame_motion is).
+                                    # for that (audit.quality.motion.frame_motion is).
 
         def __init__(self, ctx): ...          # ctx: audit.pipeline.AuditContext
         def feed(self, frame): ...            # frame: audit.media.Frame (t in seconds)
         def finish(self) -> DetectorResult: ...
 
-Adding a detector is one new module in this package that lists its classes in ``DETECTORS``
+Adding a detector is one new module in this package (or in ``audit.quality`` for a quality
+metric) that lists its classes in ``DETECTORS``
 (and, optionally, rules on several detectors' results in ``CROSS_CHECKS``); the pipeline finds
 it, no other file changes. Detectors run in ``order`` (then name). Thresholds are read from
 ``ctx.policy`` (defaults: ``audit/policy_defaults.toml`` plus ``audit/defaults/*.toml``), never
@@ -71,18 +72,26 @@ class Detector:
 _MODULES: list | None = None
 
 
+# Packages whose modules may hold detectors: this one (provenance, watermark, conformance...)
+# and ``audit.quality`` (the quality metrics and the helpers they share).
+PACKAGES = (__name__, "audit.quality")
+
+
 def _modules() -> list:
-    """Every module of this package, imported once per process."""
+    """Every module of the detector packages, imported once per process."""
     global _MODULES
     if _MODULES is None:
         import importlib
         import pkgutil
 
-        _MODULES = [
-            importlib.import_module(f"{__name__}.{m.name}")
-            for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
-            if not m.name.startswith("_")
-        ]
+        _MODULES = []
+        for package in PACKAGES:
+            pkg = importlib.import_module(package)
+            _MODULES += [
+                importlib.import_module(f"{package}.{m.name}")
+                for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name)
+                if not m.name.startswith("_")
+            ]
     return _MODULES
 
 

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
-from ..motion import frame_motion, scale_matrix, small_gray
+from ..quality.motion import frame_motion, scale_matrix, small_gray
 from ..watermark_free import FixedOverlayFinder
 from ..watermark_match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine,
                                gradients, load_template)
@@ -343,7 +343,7 @@ class WatermarkDetector(Detector):
 
     def _follow_scene(self, frame) -> None:
         """The scene's global motion since the last analysed frame (the shared per-frame
-        estimate of ``audit.motion``, composed), in the motion estimate's pixels."""
+        estimate of ``audit.quality.motion``, composed), in the motion estimate's pixels."""
         m = frame_motion(self.ctx, frame)
         if m is None:
             return

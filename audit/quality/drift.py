@@ -25,10 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, INFO, QUALITY, WARN, Finding
-from ..motion import normalised, small_gray
-from ..signals import curve
-from . import Detector, DetectorResult
+from .motion import normalised, small_gray
+from .signals import curve
 
 SIDE = 256
 _FEATURES = dict(maxCorners=150, qualityLevel=0.01, minDistance=7, blockSize=5)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..detectors import Detector, DetectorResult
 from ..findings import INFO, QUALITY, WARN, Finding
-from ..motion import frame_motion, small_bgr, small_gray
-from ..signals import ranges_from_mask
-from . import Detector, DetectorResult
+from .motion import frame_motion, small_bgr, small_gray
+from .signals import ranges_from_mask
 
 SIDE = 128
 

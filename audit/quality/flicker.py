@@ -3,7 +3,7 @@
 VBench's ``temporal_flickering`` is (255 - mean |frame_t - frame_t-1|) / 255: any motion counts
 as flicker, so a pan "flickers" as much as a strobe. Here motion is removed first:
 
-1. the global motion of each frame pair (``audit.motion``: similarity fit, RANSAC) aligns the
+1. the global motion of each frame pair (``audit.quality.motion``: similarity fit, RANSAC) aligns the
    previous frame on the current one, then DIS dense optical flow (OpenCV, ultrafast preset, on
    contrast-normalised images so a brightness jump does not read as motion) absorbs what the
    global model cannot (objects moving, non-rigid warp);
@@ -25,10 +25,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, QUALITY, WARN, Finding
-from ..motion import frame_motion, normalised, scale_matrix, small_bgr, small_gray
-from ..signals import curve, gaussian_lowpass, sigma_for_cutoff, windowed_rms_peak
-from . import Detector, DetectorResult
+from .motion import frame_motion, normalised, scale_matrix, small_bgr, small_gray
+from .signals import curve, gaussian_lowpass, sigma_for_cutoff, windowed_rms_peak
 
 SIDE = 80           # analysis long side for the photometric residual (flicker is low-frequency)
 GRID = 3

@@ -1,6 +1,6 @@
 """Camera motion over time, and whether it is what the prompt asked for.
 
-From the global motion of each frame pair (``audit.motion``: a similarity fitted with RANSAC,
+From the global motion of each frame pair (``audit.quality.motion``: a similarity fitted with RANSAC,
 so moving objects do not count) come four rates: pan (content shift in frame widths per
 second), tilt (frame heights per second), zoom (relative scale change per second) and roll
 (degrees per second). They are smoothed over ``[camera] smooth_s``, divided by their policy
@@ -17,11 +17,11 @@ import math
 
 import numpy as np
 
-from ..camera_prompt import expected_timeline, parse_camera
+from ..detectors import Detector, DetectorResult
 from ..findings import QUALITY, WARN, Finding
-from ..motion import frame_motion
-from ..signals import curve, gaussian_lowpass
-from . import Detector, DetectorResult
+from .camera_prompt import expected_timeline, parse_camera
+from .motion import frame_motion
+from .signals import curve, gaussian_lowpass
 
 _AXES = ("pan", "tilt", "zoom", "roll")
 
