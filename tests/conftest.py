@@ -101,6 +101,7 @@ def is_results_document(doc) -> bool:
 
 _VALIDATOR = None
 _SEEN_JSON: dict[Path, tuple[int, int]] = {}
+_VALIDATED: list[Path] = []
 
 
 def validate_results(doc) -> None:
@@ -142,6 +143,7 @@ def validate_results_under(folder: Path) -> list[Path]:
                 except Exception as e:
                     raise AssertionError(f"{p} does not follow the results schema: {e}") from None
                 done.append(p)
+    _VALIDATED.extend(done)
     return done
 
 
@@ -151,3 +153,9 @@ def _results_follow_the_schema(tmp_path_factory):
     (the test's own and its module/session fixtures') is validated against the schema."""
     yield
     validate_results_under(tmp_path_factory.getbasetemp())
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many results documents the schema guard validated (0 would mean it saw none)."""
+    if _SEEN_JSON:
+        terminalreporter.write_line(f"results documents validated against the schema: {len(_VALIDATED)}")
