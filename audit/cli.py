@@ -28,7 +28,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse's own usage errors: exit 2 as DESIGN.md says
+    def error(self, message: str):  # argparse's own usage errors: exit 2 as docs/contract.md says
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"sora-audit: error: {message}\n")
 

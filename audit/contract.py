@@ -1,7 +1,9 @@
-"""The JSON contract of DESIGN.md, serialised in one place.
+"""The JSON contract (results.json, ``--json``), serialised in one place.
 
 Field names here are read by users' scripts, dashboards and CI: add fields freely, rename none
-without bumping ``SCHEMA_VERSION``'s major number.
+without bumping ``SCHEMA_VERSION``'s major number. The contract is described by the JSON Schema
+shipped in the package (``schema_path()``, audit/schema/results.schema.json) and documented in
+docs/contract.md; a change here changes both, and ``SCHEMA_VERSION`` with them.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from .findings import Finding
 from .media import MediaInfo
 from .source import Source
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 # Metric blocks every clip carries (null until the detector that fills it exists or runs).
 METRIC_KEYS = ("flicker", "drift", "camera")
+
+
+def schema_path() -> Path:
+    """The JSON Schema (2020-12) of a results document, as installed with the package."""
+    return Path(__file__).resolve().parent / "schema" / "results.schema.json"
 
 
 def clip_dict(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-# Categories (DESIGN.md): the report keeps them apart.
+# Categories (docs/contract.md): the report keeps them apart.
 POLICY = "policy"            # provider refused the request under its content policy
 RUNTIME = "runtime"          # something broke; retryable or fixable by the operator
 PROVENANCE = "provenance"    # Content Credentials missing / invalid / untrusted / tampered

@@ -170,7 +170,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 
 def exit_code(verdicts: Iterable[str]) -> int:
-    """DESIGN.md: 0 all passed (warnings allowed), 1 any failed, 3 any error and none failed."""
+    """docs/contract.md: 0 all passed (warnings allowed), 1 any failed, 3 any error and none failed."""
     vs = list(verdicts)
     if "fail" in vs:
         return 1

@@ -28,7 +28,7 @@ TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedi
 CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 CLAIM_GENERATOR = "sora-audit-test"
 # C2PA's own claim-signing EKU (c2pa-kp-claimSigning) and email protection, both in the
-# usual EKU configuration (../shared/trust/EKU-CONFIG.cfg).
+# usual EKU configuration (c2pa-rs store.cfg; a copy in fixtures/trust/EKU-CONFIG.cfg).
 EXPIRING_S = 3   # lifetime, in seconds from creation, of an "expired" test leaf
 C2PA_CLAIM_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
 

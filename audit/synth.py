@@ -3,7 +3,7 @@ optional flicker, exposure drift, local warp, a moving semi-transparent mark, bl
 cut segments, and an audio track. Used by the fixtures script, the tests, the benchmarks and the
 API emulator (which renders a real MP4 from the request's reference image).
 
-Camera conventions follow DESIGN.md (the camera moves, not the content): ``pan_left`` turns the
+Camera conventions follow docs/contract.md (the camera moves, not the content): ``pan_left`` turns the
 camera left so content slides right; ``tilt_up`` makes content slide down; ``zoom_in`` makes
 content grow; ``roll`` turns the frame (positive = counter-clockwise camera roll).
 """

@@ -55,7 +55,7 @@ def test_bad_inputs_each_get_an_error_and_the_batch_goes_on(tmp_path):
     missing = tmp_path / "missing.mp4"
     out = tmp_path / "out.json"
     r = run_cli("check", str(bad), str(missing), str(empty_dir), str(good), "--json", str(out),
-                "--policy", str(_policy(tmp_path, ["conformance"])), "--jobs", "2")
+                "--report", str(tmp_path / "report"), "--policy", str(_policy(tmp_path, ["conformance"])), "--jobs", "2")
     assert r.returncode == 3, r.stdout + r.stderr  # errors, and nothing failed the gate
     clips = {c["path"].split("/")[-1]: c for c in json.loads(out.read_text())["clips"]}
     expected = {

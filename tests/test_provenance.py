@@ -16,11 +16,7 @@ from audit.pipeline import AuditOptions, AuditTask, audit_clip
 from audit.policy import load_policy
 from audit.provenance import TrustConfig, classify, findings_for, verify
 from audit.synth import remux
-from conftest import FIXTURES, ROOT, SHARED
-
-# ../shared/trust from the repository root; from a worktree (/work/wt/<branch>) one level more.
-TRUST_LISTS = next((d / "trust" for d in (SHARED, *(p / "shared" for p in ROOT.parents)) if (d / "trust").is_dir()),
-                   SHARED / "trust")
+from conftest import FIXTURES, TRUST_LISTS
 
 C2PA_DIR = FIXTURES / "c2pa"
 SIGNED = FIXTURES / "clips" / "clean_pan.mp4"  # signed in place by fixtures/gen_provenance.py
@@ -99,7 +95,8 @@ def test_intact_untrusted_with_other_anchors_warns():
     assert finding_codes(b) == {"provenance.untrusted": "warn"}
 
 
-def test_shared_public_lists_plus_test_root_give_trusted():
+def test_public_shaped_lists_plus_test_root_give_trusted():
+    # multi-certificate bundles with text between certificates and mixed key types, as published
     lists = TRUST_LISTS
     anchors = [lists / "C2PA-TRUST-LIST.pem", lists / "CAI-ANCHORS.pem"]
     public = TrustConfig.from_files(anchors, lists / "CAI-ALLOWED.pem", lists / "EKU-CONFIG.cfg")

@@ -15,10 +15,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_cli
-from test_provenance import C2PA_DIR, ROOT_PEM, SIGNED, TRUST_LISTS
+from conftest import FIXTURES, TRUST_LISTS, run_cli
+from test_provenance import C2PA_DIR, ROOT_PEM, SIGNED
 
 LIST_NAMES = ["C2PA-TRUST-LIST.pem", "C2PA-TSA-TRUST-LIST.pem", "CAI-ANCHORS.pem", "CAI-ALLOWED.pem", "EKU-CONFIG.cfg"]
+
+
+@pytest.fixture
+def lists(tmp_path) -> Path:
+    """A folder of lists built here: the committed test-only lists, each PEM bundle one certificate
+    longer (so what is installed is seen to come from this folder, not from the fixture)."""
+    d = tmp_path / "lists"
+    d.mkdir()
+    extra = ROOT_PEM.read_text()
+    for name in LIST_NAMES:
+        body = (TRUST_LISTS / name).read_text()
+        (d / name).write_text(body + ("" if name.endswith(".cfg") else f"# added by the test\n{extra}"))
+    return d
 
 
 @pytest.fixture
@@ -73,15 +86,19 @@ def _check(tmp_path, env, *args):
 
 
 def test_trust_update_from_dir_then_check_uses_cache(tmp_path, env):
-    r = run_cli("trust", "update", "--from", str(TRUST_LISTS), env=env)
+    lists = tmp_path / "lists"  # the committed lists as they are: our test root is on none of them
+    lists.mkdir()
+    for name in LIST_NAMES:
+        (lists / name).write_bytes((TRUST_LISTS / name).read_bytes())
+    r = run_cli("trust", "update", "--from", str(lists), env=env)
     assert r.returncode == 0, r.stderr
     cache = tmp_path / "cache" / "sora-audit" / "trust"
     src = json.loads((cache / "sources.json").read_text())
     for name in LIST_NAMES:
         body = (cache / name).read_bytes()
-        assert body == (TRUST_LISTS / name).read_bytes()
+        assert body == (lists / name).read_bytes()
         assert src["files"][name]["sha256"] == hashlib.sha256(body).hexdigest()
-    assert src["files"]["CAI-ANCHORS.pem"]["certificates"] > 5
+    assert src["files"]["CAI-ANCHORS.pem"]["certificates"] == 4 and src["files"]["CAI-ALLOWED.pem"]["certificates"] == 5
     # The cache alone: our test signer is on no public list -> valid, untrusted (warn: trust is configured)
     r, clips = _check(tmp_path, env, str(SIGNED))
     p = clips["clean_pan.mp4"]["provenance"]
@@ -90,11 +107,11 @@ def test_trust_update_from_dir_then_check_uses_cache(tmp_path, env):
     assert sev["provenance.untrusted"] == "warn"
     # The test root added with the flag (the cached EKU configuration still applies) -> trusted
     r, clips = _check(tmp_path, env, str(SIGNED), "--trust-anchors", str(ROOT_PEM), "--trust-anchors",
-                      str(TRUST_LISTS / "CAI-ANCHORS.pem"))
+                      str(lists / "CAI-ANCHORS.pem"))
     assert clips["clean_pan.mp4"]["provenance"]["status"] == "trusted"
     show = run_cli("trust", "show", env=env)
-    # the cache records where the lists came from, resolved (../shared may be a symlink)
-    assert "CAI-ALLOWED.pem" in show.stdout and str(TRUST_LISTS.resolve()) in show.stdout
+    # the cache records where the lists came from, resolved (tmp folders may sit behind a symlink)
+    assert "CAI-ALLOWED.pem" in " ".join(show.stdout.split()) and str(lists.resolve()) in show.stdout.replace("\n", "")
 
 
 def test_trust_from_policy_file(tmp_path, env):
@@ -122,27 +139,28 @@ def loopback(tmp_path):
     srv.server_close()
 
 
-def test_trust_update_downloads_over_http(tmp_path, env, loopback):
+def test_trust_update_downloads_over_http(tmp_path, env, loopback, lists):
     root, url = loopback
     for name in LIST_NAMES:
-        (root / name).write_bytes((TRUST_LISTS / name).read_bytes())
+        (root / name).write_bytes((lists / name).read_bytes())
     r = run_cli("trust", "update", "--base-url", url, env=env)
     assert r.returncode == 0, r.stderr
     src = json.loads((tmp_path / "cache" / "sora-audit" / "trust" / "sources.json").read_text())
     assert src["files"]["CAI-ALLOWED.pem"]["source"] == f"{url}/CAI-ALLOWED.pem"
+    assert src["files"]["CAI-ALLOWED.pem"]["certificates"] == 6  # 5 committed + the one the test added
     assert src["updated_at"]
 
 
-def test_trust_update_failure_keeps_the_cache(tmp_path, env, loopback):
+def test_trust_update_failure_keeps_the_cache(tmp_path, env, loopback, lists):
     root, url = loopback
     for name in LIST_NAMES[:-1]:  # EKU-CONFIG.cfg missing: a 404
-        (root / name).write_bytes((TRUST_LISTS / name).read_bytes())
+        (root / name).write_bytes((lists / name).read_bytes())
     env = {**env, "SORA_AUDIT_TRUST_BASE_URL": url}
     r = run_cli("trust", "update", env=env)
     assert r.returncode == 3 and "EKU-CONFIG.cfg: HTTP 404" in r.stderr and "nothing was installed" in r.stderr
     assert not (tmp_path / "cache" / "sora-audit" / "trust" / "sources.json").exists()
     (root / "CAI-ANCHORS.pem").write_text("<html>not a list</html>")
-    (root / "EKU-CONFIG.cfg").write_bytes((TRUST_LISTS / "EKU-CONFIG.cfg").read_bytes())
+    (root / "EKU-CONFIG.cfg").write_bytes((lists / "EKU-CONFIG.cfg").read_bytes())
     r = run_cli("trust", "update", env=env)
     assert r.returncode == 3 and "not a PEM certificate list" in r.stderr
 

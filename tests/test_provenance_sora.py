@@ -1,8 +1,8 @@
 """Our status logic on validation results shaped like a real Sora 2 clip's (and the other real
 files of the notes).
 
-No real Sora clip is in the repository. The structures below are recorded from the facts in
-../shared/notes/c2pa-facts.md ("Real files"): claim_generator_info [{"name": "Sora",
+No real Sora clip is in the repository. The structures below are recorded from real files the
+team examined (our notes on C2PA, "Real files"): claim_generator_info [{"name": "Sora",
 "org.contentauth.c2pa_rs": "0.67.1"}], claim version 2 without a claim_generator string, title
 ``<32 hex>_media.mp4``, one c2pa.created action by softwareAgent Sora with digitalSourceType
 trainedAlgorithmicMedia, hash binding c2pa.hash.bmff.v3, ES256, issuer "OpenAI", common name

@@ -32,7 +32,7 @@ def _watermark_covers(wm, min_coverage: float) -> bool | None:
 
 
 def require_signal(ctx, blocks, metrics) -> list[Finding]:
-    """``[provenance] require``: which provenance signals a clip must carry (DESIGN.md)."""
+    """``[provenance] require``: which provenance signals a clip must carry (docs/contract.md)."""
     pol = ctx.policy.section("provenance")
     req = pol.get("require", "any")
     if req not in REQUIRES or pol.get("unmet") not in ("warn", "fail"):

@@ -8,7 +8,7 @@ thresholds, and each frame gets the label of the strongest (``static`` when none
 threshold, ``complex`` when two do about equally). Runs of one label become segments;
 segments shorter than ``min_segment_s`` are absorbed by their neighbours.
 
-Labels name how the camera moves (DESIGN.md): content sliding right = the camera pans left.
+Labels name how the camera moves (docs/contract.md): content sliding right = the camera pans left.
 """
 
 from __future__ import annotations

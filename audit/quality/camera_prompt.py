@@ -3,7 +3,7 @@
     >>> parse_camera("Start static for 0.5 s, then a slow pan left.")
     [Requested(motion='static', seconds=0.5, words='static for 0.5 s'), Requested(motion='pan_left', ...)]
 
-Labels follow DESIGN.md (cinematographer's convention: how the camera moves). A truck (the camera
+Labels follow docs/contract.md (cinematographer's convention: how the camera moves). A truck (the camera
 slides sideways) looks like a pan in a 2-D motion model and is compared as one; a dolly in/out
 or push in/pull out as a zoom; a "crane/pedestal up" as a tilt. Words we do not understand are
 ignored: no camera request means no comparison, never a guess.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def camera_from_prompt(prompt: str) -> str:
-    """The camera move named by the prompt's verbs (DESIGN.md conventions), else ``static``."""
+    """The camera move named by the prompt's verbs (docs/contract.md conventions), else ``static``."""
     p = prompt.lower()
     table = [
         (r"\b(pan|pans|panning)\s+(to the\s+)?left", "pan_left"),
