@@ -142,7 +142,8 @@ def provenance_view(p: Any) -> dict | None:
                                 "codes": ", ".join(map(str, ing.get("codes") or []))})
     actions = [{"action": show(a.get("action")), "agent": show(a.get("software_agent") or a.get("softwareAgent")),
                 "when": show(a.get("when"))} for a in p.get("actions") or [] if isinstance(a, dict)]
-    return {"status": p.get("status") or "unknown", "collapsed": None, "rows": rows, "codes": codes, "ingredients": ingredients,
+    return {"status": p.get("status") or "unknown", "collapsed": None, "rows": rows, "codes": codes,
+            "ingredients": ingredients,
             "actions": actions, "summary_codes": [str(c) for c in p.get("codes") or [] if not isinstance(c, dict)]}
 
 
@@ -295,10 +296,11 @@ def metrics_view(metrics: dict, duration: float, codes: list[str] = ()) -> list[
         charts = block_charts(block, duration)
         timeline = range_timeline(block, duration)
         # a few short values and nothing to draw (e.g. technical with no black, frozen or cut frame): one line
-        short = all(isinstance(v, str) and len(v) <= 40 for _, v in rows)
-        inline = " · ".join(f"{k} {v}" for k, v in rows) if short and len(rows) <= 6 and not charts and not timeline else None
-        out.append({"name": name, "checked": True, "inline": inline, "scale": block.get("scale") if isinstance(block.get("scale"), str) else None,
-                    "rows": rows, "charts": [ch for ch in charts if ch["key"] == "curve"],
+        short = len(rows) <= 6 and all(isinstance(v, str) and len(v) <= 40 for _, v in rows)
+        inline = " · ".join(f"{k} {v}" for k, v in rows) if short and not charts and not timeline else None
+        scale = block.get("scale")
+        out.append({"name": name, "checked": True, "inline": inline,
+                    "scale": scale if isinstance(scale, str) else None, "rows": rows, "charts": [ch for ch in charts if ch["key"] == "curve"],
                     "more_charts": [ch for ch in charts if ch["key"] != "curve"], "open": _flagged(codes, name),
                     "timeline": timeline})
     return out
