@@ -339,20 +339,23 @@ def runs_chronological(conn: sqlite3.Connection, limit: int | None = None) -> li
 
 
 def rates(clips: Iterable[Mapping[str, Any]]) -> dict[str, float | int]:
-    """Share of clips that passed the gate (pass or warn), met a provider policy refusal, or
-    could not be audited (runtime failure), as 0-1; and the clip count."""
+    """Shares of clips, as 0-1, and the clip count. The one definition every command uses:
+    ``pass_rate`` counts clips whose verdict is ``pass`` (no warning), ``warn_rate`` those that
+    passed the gate with warnings (``warn``), as ``sora-audit history`` counts them apart;
+    ``policy_error_rate`` those the provider refused under its policy, ``runtime_error_rate``
+    those that could not be audited (runtime failure)."""
     cs = list(clips)
     n = len(cs)
     if not n:
-        return {"clips": 0, "pass_rate": None, "policy_error_rate": None, "runtime_error_rate": None}
+        return {"clips": 0, "pass_rate": None, "warn_rate": None, "policy_error_rate": None, "runtime_error_rate": None}
 
     def has(c, cat):
         return any(f["category"] == cat and f["severity"] == "fail" for f in c["findings"])
 
     return {
         "clips": n,
-        "pass_rate": sum(c["verdict"] in ("pass", "warn") for c in cs) / n,
+        "pass_rate": sum(c["verdict"] == "pass" for c in cs) / n,
+        "warn_rate": sum(c["verdict"] == "warn" for c in cs) / n,
         "policy_error_rate": sum(has(c, "policy") for c in cs) / n,
         "runtime_error_rate": sum(c["verdict"] == "error" or has(c, "runtime") for c in cs) / n,
     }
-

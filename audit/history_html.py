@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from . import __version__
+from .outputs._charts import fmt, nice_axis
 
 _ENV = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(["html", "j2"]),
                    trim_blocks=True, lstrip_blocks=True)
@@ -49,6 +50,14 @@ def write_compare_html(path: Path, data: Mapping[str, Any]) -> Path:
 
 # ---- trend charts -----------------------------------------------------------------------------
 
+XLABEL_CHARS = 18        # a run's label under the axis, cut to this many characters
+XLABEL_PX = 6.2 * XLABEL_CHARS + 8   # its width at 11 px, and a margin
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= XLABEL_CHARS else label[:XLABEL_CHARS - 1] + "…"
+
+
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
@@ -61,10 +70,8 @@ def svg_chart(title: str, xlabels: Sequence[str], series: Mapping[str, Sequence[
     vals = [v for s in series.values() for v in s if v is not None and math.isfinite(v)]
     lo = y_min if y_min is not None else (min(vals) if vals else 0.0)
     hi = y_max if y_max is not None else (max(vals) if vals else 1.0)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5 * (abs(lo) or 1), hi + 0.5 * (abs(hi) or 1)
-    pad = 0.05 * (hi - lo) if y_min is None and y_max is None else 0.0
-    lo, hi = lo - pad, hi + pad
+    # round ticks (1-2-5 steps); a metric that never went below 0 gets no axis below 0
+    lo, hi, ticks = nice_axis(lo, hi, 5, nonnegative=lo >= 0)
     n = len(xlabels)
     pw, ph = width - left - right, height - top - bottom
 
@@ -90,11 +97,12 @@ def svg_chart(title: str, xlabels: Sequence[str], series: Mapping[str, Sequence[
             segs.append(cur)
         lines.append({"name": name, "color": PALETTE[k % len(PALETTE)], "points": points,
                       "paths": [" ".join(f"{a},{b}" for a, b in s) for s in segs]})
-    ticks = [lo + (hi - lo) * t / 4 for t in range(5)]
+    every = max(1, math.ceil(n * XLABEL_PX / max(1, pw)))   # run labels thinned so they never overlap
     return {
         "title": title, "width": width, "height": height, "left": left, "top": top, "pw": pw, "ph": ph,
-        "yticks": [{"y": round(y(t), 1), "label": _fmt(t) + unit} for t in ticks],
-        "xticks": [{"x": round(x(i), 1), "label": lab} for i, lab in enumerate(xlabels)],
+        "yticks": [{"y": round(y(t), 1), "label": fmt(t) + unit} for t in ticks],
+        "xticks": [{"x": round(x(i), 1), "label": _short(lab)} for i, lab in enumerate(xlabels)
+                   if (n - 1 - i) % every == 0],
         "lines": lines,
     }
 

@@ -117,3 +117,29 @@ def test_summary_table_names_clips_and_verdicts(tmp_path):
     assert "static.mp4" in r.stdout and "gone.mp4" in r.stdout
     assert "error" in r.stdout
     assert f"wrote {tmp_path / 'rep' / 'results.json'}" in r.stdout
+
+
+def _help_pages():
+    import argparse
+
+    from audit.cli import build_parser
+
+    def walk(p, name):
+        yield name, p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for n, sp in a.choices.items():
+                    yield from walk(sp, f"{name} {n}")
+
+    return list(walk(build_parser(), "sora-audit"))
+
+
+def test_help_texts_show_no_markup():
+    """--help is read in a terminal: no reStructuredText or Markdown backticks (`trust --help`
+    printed its module docstring's ``sora-audit trust``)."""
+    pages = _help_pages()
+    assert len(pages) >= 12 and "sora-audit trust update" in dict(pages)
+    bad = {name: [ln.strip() for ln in p.format_help().splitlines() if "`" in ln] for name, p in pages}
+    assert not {k: v for k, v in bad.items() if v}
+    r = run_cli("trust", "--help")
+    assert r.returncode == 0 and "`" not in r.stdout and "Install the public C2PA trust lists" in r.stdout

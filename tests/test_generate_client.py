@@ -183,6 +183,10 @@ def test_bad_download_leaves_nothing(emu, tmp_path, fault):
     assert ei.value.code == "runtime.download_incomplete" and ei.value.retries == 1
     assert list(tmp_path.iterdir()) == []  # no partial file, no temporary file
     assert emu.counts["downloads"] == 2
+    # the message names the file the user asked for, never the deleted temporary one
+    assert ".part" not in str(ei.value)
+    if fault == "garbage":
+        assert str(tmp_path / "clip.mp4") in str(ei.value) and "does not decode" in str(ei.value)
 
 
 def test_wrong_key_is_auth_error_and_the_key_is_not_echoed(emu):

@@ -60,8 +60,11 @@ def test_planted_flicker_regression_exits_1(suites, tmp_path):
     row = next(x for x in d["rows"] if x["metric"] == "flicker.score")
     assert row["n"] == 4 and row["status"] == "regression"
     assert row["delta"] > 2.0 and row["ci"][0] > 0.25         # +-5 % flicker scores ~5 against ~0.1
-    assert d["models"]["sora-x"]["baseline"]["pass_rate"] == 1.0
-    assert d["models"]["sora-x"]["candidate"]["pass_rate"] == 0.0
+    # the clean clips pass the gate with a warning (no provenance signal): warn, not pass
+    base, cand = d["models"]["sora-x"]["baseline"], d["models"]["sora-x"]["candidate"]
+    assert (base["pass_rate"], base["warn_rate"]) == (0.0, 1.0)
+    assert (cand["pass_rate"], cand["warn_rate"]) == (0.0, 0.0)
+    assert "pass 0% -> 0%, warn 100% -> 0%" in r.stdout
     html = (tmp_path / "cmp.html").read_text()
     assert "Regression" in html and "flicker.score" in html
 
@@ -103,13 +106,14 @@ def test_trend_page_is_self_contained_svg(suites, tmp_path):
                 "--json", str(tmp_path / "t.json"))
     assert r.returncode == 0, r.stderr
     html = page.read_text()
-    assert html.count("<svg") == 4 and "<script" not in html and "http://" not in html.replace(
+    assert html.count("<svg") == 5 and "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     d = json.loads((tmp_path / "t.json").read_text())
     meds = [run["groups"]["sora-x"]["median"] for run in d["runs"]]
     assert [run["label"] for run in d["runs"]] == ["base", "flickery", "again"]
     assert meds[1] > 10 * meds[0] and meds[2] == meds[0]
-    assert [run["groups"]["sora-x"]["pass_rate"] for run in d["runs"]] == [1.0, 0.0, 1.0]
+    assert [run["groups"]["sora-x"]["warn_rate"] for run in d["runs"]] == [1.0, 0.0, 1.0]
+    assert [run["groups"]["sora-x"]["pass_rate"] for run in d["runs"]] == [0.0, 0.0, 0.0]
 
 
 # ---- the statistics on numbers we choose ---------------------------------------------------------
@@ -224,3 +228,14 @@ def test_trend_by_case_has_one_line_per_case(suites):
     for case in d["groups"]:
         flick, clean = (r["groups"][case] for r in d["runs"])
         assert flick["n"] == clean["n"] == 1 and flick["median"] > 1.0 > 0.5 > clean["median"]
+
+
+def test_pass_rate_counts_only_passes_and_warn_rate_the_warnings():
+    """One definition for compare, trend and history: a warning is not a pass."""
+    clips = [{"verdict": v, "findings": f} for v, f in [
+        ("pass", []), ("warn", []), ("warn", []), ("fail", [{"category": "policy", "severity": "fail"}]),
+        ("error", [{"category": "runtime", "severity": "fail"}])]]
+    r = history.rates(clips)
+    assert (r["clips"], r["pass_rate"], r["warn_rate"]) == (5, 0.2, 0.4)
+    assert (r["policy_error_rate"], r["runtime_error_rate"]) == (0.2, 0.2)
+    assert history.rates([])["warn_rate"] is None

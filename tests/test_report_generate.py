@@ -48,7 +48,9 @@ def test_generation_run_report_separates_refusals_from_failures(tmp_path, emu, m
     page = (rep / "index.html").read_text()
     pol = _section(page, "policy-errors", "runtime-errors")
     rt = _section(page, "runtime-errors", "clips")
-    assert "<td>refused</td>" in pol and "moderation_blocked" in pol and "<td>sora-2</td>" in pol
+    # a refused job is named by its case, model and repeat (it has no clip file)
+    assert ">refused · sora-2 · r1</a></td>" in pol and "moderation_blocked" in pol and "<td>sora-2</td>" in pol
+    assert "no clip (refused)" in page and "refused/sora-2-r1.mp4" not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in pol and page.count("<script") == 1
     assert ">internal<" not in pol and "runtime.job_failed" in rt and ">refused<" not in rt
     row = re.search(r"runtime\.job_failed.*?</tr>", rt, re.S).group(0)

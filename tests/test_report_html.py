@@ -272,3 +272,61 @@ def test_provenance_validation_list_actions_and_ai_flag(audited):
     assert re.search(r'<td>active</td><td><code>assertion.bmffHash.mismatch</code></td><td class="s-fail">failure</td>', page)
     assert re.search(r"<td>ingredients</td><td><code>signingCredential.expired</code>", page)
     assert "hash mismatch &lt;script&gt;" in page and page.count("<script") == 1
+
+
+def test_clip_without_manifest_gets_one_line_not_a_table_of_dashes(audited):
+    clip = copy.deepcopy(audited)
+    clip["provenance"] = {"status": "absent", "issuer": None, "common_name": None, "claim_generator": None,
+                          "claim_generator_info": [], "codes": [], "actions": [], "ingredients": [],
+                          "trust": {"configured": False, "sources": []}, "note": "no C2PA manifest"}
+    page = html.render(run_of([clip]))
+    sect = page[page.index("<h4>Provenance (C2PA)</h4>"):page.index("<h4>Watermark</h4>")]
+    assert "no Content Credentials (no C2PA manifest in the file)" in sect
+    assert "<table" not in sect and "—" not in sect
+
+
+def test_status_row_says_why_c2pa_disagrees(audited):
+    clip = copy.deepcopy(audited)
+    clip["provenance"] = {"status": "valid", "c2pa_state": "Invalid", "issuer": "OpenAI",
+                          "codes": ["signingCredential.untrusted"]}
+    page = html.render(run_of([clip]))
+    assert ("<th>status</th><td>valid: content intact; c2pa says Invalid because the credential is untrusted "
+            "(signingCredential.untrusted)</td>") in page
+
+
+def test_generated_clips_are_headed_by_case_model_and_repeat_and_refusals_by_their_job():
+    from audit.outputs._clipview import clip_view
+
+    src = {"model": "sora-2", "case_id": "pan-left", "repeat": 2, "prompt": "p"}
+    made = clip_view({"path": "out/run/pan-left/sora-2-r2.mp4", "verdict": "pass", "source": src,
+                      "media": {"duration_s": 1.0}, "sha256": "ab", "generation": {"status": "downloaded"}}, 0)
+    assert made["name"] == "pan-left · sora-2 · r2" and made["where"] == "out/run/pan-left/sora-2-r2.mp4"
+    refused = clip_view({"path": "out/run/refused/sora-2-r1.mp4", "verdict": "fail", "media": None,
+                         "source": {**src, "case_id": "refused", "repeat": 1}, "sha256": None,
+                         "generation": {"status": "refused", "job_key": "run:refused:sora-2:r1"}}, 1)
+    assert refused["name"] == "refused · sora-2 · r1" and refused["where"] == "no clip (refused)"
+    assert refused["audited"] is False
+    # a checked file whose name is its case id keeps its file name
+    assert clip_view({"path": "clips/flicker.mp4", "source": {"case_id": "flicker"}}, 0)["name"] == "flicker.mp4"
+
+
+def test_runtime_error_row_does_not_repeat_last_error_and_advice():
+    last = "create (sora-2): HTTP 500: The server had an error while processing your request."
+    advice = "The provider had a server error; run again later with --resume"
+    run = {"clips": [{"path": "x/c/sora-2-r1.mp4", "source": {"case_id": "c", "model": "sora-2", "repeat": 1},
+                      "generation": {"status": "failed"}, "media": None, "sha256": None,
+                      "findings": [{"category": "runtime", "severity": "fail", "code": "runtime.server_error",
+                                    "message": f"c on sora-2: {last} {advice}.",
+                                    "evidence": {"last_error": last, "advice": advice, "retries": 3,
+                                                 "resumable": True}}]},
+                     {"path": "bad.mp4", "findings": [{"category": "runtime", "severity": "fail",
+                                                       "code": "runtime.undecodable",
+                                                       "message": "bad.mp4 does not decode. Re-download it.",
+                                                       "evidence": {"advice": "Re-download it"}}]}]}
+    rows = html.error_rows(run, "runtime")
+    assert rows[0]["what_happened"] == last and rows[0]["job"] == "c · sora-2 · r1"
+    assert rows[1]["what_happened"] == "bad.mp4 does not decode." and rows[1]["job"] == ""
+    page = html.render(run)
+    rt = page[page.index('id="runtime-errors"'):page.index('id="clips"')]
+    assert rt.count(advice) == 1 and rt.count(last) == 1
+    assert "<th>last error</th>" not in rt and "<th>message</th>" not in rt

@@ -204,6 +204,15 @@ def finish_run(args: argparse.Namespace, run_id: str, started: str, clips: list[
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta"}
 
 
+def _clip_name(c: dict) -> str:
+    """The clip's path; for a generation job that made no clip, the job (case · model · repeat)
+    and why, not the path the clip would have had."""
+    from ..outputs._clipview import job_label, no_clip
+
+    missing = no_clip(c)
+    return f"{job_label(c) or c['path']} (no clip: {missing})" if missing else c["path"]
+
+
 def print_summary(run: dict) -> None:
     console = Console()
     table = Table(title=f"sora-audit {run['run_id']}", show_lines=False)
@@ -215,7 +224,7 @@ def print_summary(run: dict) -> None:
         fs = sorted(c["findings"], key=lambda f: rank.get(f["severity"], 3))
         shown = "; ".join(f"{f['code']}" for f in fs if f["severity"] != "info")[:160] or "-"
         table.add_row(
-            c["path"],
+            _clip_name(c),
             f"[{_STYLE[c['verdict']]}]{c['verdict']}[/]",
             f"{m['duration_s']:.2f}s" if m.get("duration_s") is not None else "-",
             f"{m['width']}x{m['height']}" if m.get("width") else "-",

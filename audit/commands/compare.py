@@ -28,7 +28,7 @@ def register(sub) -> None:
         description="Compare run B (candidate) against run A (baseline), both from the history database, by run "
         "id, id prefix or label. Clips are matched by model, case id and repeat; per model and metric: medians, "
         "the median per-clip change and its bootstrap confidence interval. A regression is a change in the bad "
-        "direction beyond the policy's tolerance ([history] in `sora-audit policy`) with the interval excluding "
+        "direction beyond the policy's tolerance ([history] in 'sora-audit policy') with the interval excluding "
         "zero. Exit 0: no regression; 1: a regression; 2: usage error (unknown run, nothing matched).",
     )
     p.add_argument("runs", nargs="*", metavar="RUN", help="A B (baseline then candidate), or only B with --baseline")
@@ -134,8 +134,9 @@ def print_comparison(cmp: comparison.Comparison, show_all: bool = False) -> None
         out.print(f"{hidden} metric(s) without a direction in the policy not shown (--all, or --json)")
     for model, m in cmp.models.items():
         a, b = m["baseline"], m["candidate"]
-        out.print(f"{escape(model)}: {m['pairs']} matched clip(s); pass rate {_rate(a['pass_rate'])} -> "
-                      f"{_rate(b['pass_rate'])}, policy errors {_rate(a['policy_error_rate'])} -> "
+        out.print(f"{escape(model)}: {m['pairs']} matched clip(s); pass {_rate(a['pass_rate'])} -> "
+                      f"{_rate(b['pass_rate'])}, warn {_rate(a.get('warn_rate'))} -> {_rate(b.get('warn_rate'))}, "
+                      f"policy errors {_rate(a['policy_error_rate'])} -> "
                       f"{_rate(b['policy_error_rate'])}, runtime errors {_rate(a['runtime_error_rate'])} -> "
                       f"{_rate(b['runtime_error_rate'])}")
     for side, keys in cmp.unmatched.items():

@@ -31,7 +31,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "history", help="list the runs stored in the history database",
         description="List stored runs, newest first: id, label, time, suite, clip counts per verdict, models. "
-        "Every `check` and `run` stores its run (see --db, --label, --no-history there).",
+        "Every 'check' and 'run' stores its run (see --db, --label, --no-history there).",
     )
     add_db_option(p)
     p.add_argument("--limit", type=int, default=50, metavar="N", help="show the N newest runs (default 50; 0 = all)")

@@ -21,6 +21,7 @@ from ..errors import UsageError
 from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
 from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
+from ..provenance_status import explain
 from .common import add_trust_options, trust_from_args
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -79,9 +80,13 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     e = lambda v: escape(str(v)) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
     st = b["status"]
     console.print(f"[bold]{escape(path)}[/]")
-    console.print(f"  status       [{_STYLE.get(st, 'white')}]{st}[/]   (c2pa: {e(b.get('c2pa_state'))})")
+    head, _, why = explain(b).partition(": ")
+    said = b.get("c2pa_state") and "c2pa says" not in why
+    console.print(f"  status       [{_STYLE.get(st, 'white')}]{escape(head)}[/]: {escape(why)}"
+                  + (f" (c2pa: {e(b.get('c2pa_state'))})" if said else ""))
     if st in ("absent", "error"):
-        console.print(f"  note         {e(b.get('note'))}")
+        if st == "error":  # (absent: the status line says it all)
+            console.print(f"  note         {e(b.get('note'))}")
         return
     console.print(f"  signed by    {e(b.get('issuer'))} / {e(b.get('common_name'))}  alg {e(b.get('alg'))}")
     console.print(f"  signed at    {e(b.get('signed_at'))}   timestamp authority {e(b.get('tsa'))}")

@@ -1,7 +1,8 @@
 """``sora-audit trend --metric NAME --by model --html FILE``: a metric over the stored runs.
 
 One self-contained HTML page (inline SVG, no script): the metric's median per model (or case)
-run after run, and the pass rate, provider-policy-error rate and runtime-error rate beside it.
+run after run, and the pass rate, warn rate, provider-policy-error rate and runtime-error rate
+beside it (``audit.history.rates`` defines them).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .. import contract, history
 from ..errors import UsageError
 from .history import add_db_option, console
 
-RATES = (("pass_rate", "pass rate"), ("policy_error_rate", "policy-error rate (provider refusals)"),
+RATES = (("pass_rate", "pass rate (verdict pass)"), ("warn_rate", "warn rate (passed with warnings)"), ("policy_error_rate", "policy-error rate (provider refusals)"),
          ("runtime_error_rate", "runtime-error rate (could not be audited)"))
 
 
@@ -27,7 +28,8 @@ def register(sub) -> None:
     p = sub.add_parser(
         "trend", help="a metric over the stored runs, per model: HTML page with charts",
         description="Chart a metric (e.g. flicker.score, watermark.coverage) over the stored runs, oldest first, "
-        "one line per model (or case), with pass rate, policy-error rate and runtime-error rate.",
+        "one line per model (or case), with the shares of clips that passed, passed with warnings, were "
+        "refused by the provider (policy errors) or could not be audited (runtime errors).",
     )
     p.add_argument("--metric", required=True, metavar="NAME", help="metric name as stored, e.g. flicker.score")
     p.add_argument("--by", choices=("model", "case"), default="model", help="one line per model (default) or case")
@@ -118,6 +120,6 @@ def _print(data: dict) -> None:
                 cells.append("-")
                 continue
             med = "-" if x["median"] is None else f"{x['median']:.4g}"
-            cells.append(f"{med} (pass {100 * x['pass_rate']:.0f}%)")
+            cells.append(f"{med} (pass {100 * x['pass_rate']:.0f}%, warn {100 * x['warn_rate']:.0f}%)")
         table.add_row(escape(_xlabel(r)), *cells)
     console().print(table)

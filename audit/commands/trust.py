@@ -18,9 +18,13 @@ from .. import truststore
 from ..errors import UsageError
 
 
+# The help text: the docstring's first line is reStructuredText, which --help must not show.
+DESCRIPTION = "Install the public C2PA trust lists into the user cache, or show them.\n\n" + __doc__.split("\n\n", 1)[1]
+
+
 def register(sub) -> None:
     p = sub.add_parser("trust", help="install or show the C2PA trust lists used to establish 'trusted'",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     tsub = p.add_subparsers(dest="trust_command", metavar="ACTION")
     tsub.required = True
     u = tsub.add_parser("update", help="download the public lists (or install them --from a folder)")

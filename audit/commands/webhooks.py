@@ -24,7 +24,7 @@ def register(sub) -> None:
     s.add_argument("--secret-env", default="OPENAI_WEBHOOK_SECRET", metavar="VAR",
                    help="environment variable holding the webhook secret (default OPENAI_WEBHOOK_SECRET)")
     s.add_argument("--out", default=str(Path("reports") / "generated"), metavar="DIR",
-                   help="the folder of `run` (its jobs.sqlite journal and clips)")
+                   help="the --out folder of 'sora-audit run' (its jobs.sqlite journal and clips)")
     s.add_argument("--provider", default="emulator", metavar="NAME", help="provider the jobs were made with")
     s.add_argument("--providers", metavar="FILE", help="TOML file of providers")
     s.add_argument("--base-url", metavar="URL", help="override the provider's base URL")

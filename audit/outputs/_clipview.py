@@ -7,17 +7,19 @@ the template does (Jinja2 autoescape).
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import PurePath
 from typing import Any
 
+from ..provenance_status import explain
 from . import _charts
+from ._cells import cell, is_empty, kv_rows, show  # noqa: F401  (show: the template filter, re-exported)
 
 MEDIA_MAIN = ("duration_s", "fps", "width", "height", "frames", "codec", "has_audio", "variable_frame_rate", "rotation")
 # Top-level clip fields with their own place in the report; any other block is listed as it is.
 KNOWN_FIELDS = {"path", "verdict", "source", "media", "provenance", "watermark", "metrics", "findings", "sha256",
                 "timings", "keyframes", "conformance"}
+# what a generation job's journal status means for an entry without a clip
+NO_CLIP = {"refused": "refused", "failed": "job failed", "completed": "download failed", "downloaded": "not audited"}
 SEV_RANK = {"fail": 0, "warn": 1, "info": 2}
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 PROVENANCE_KEYS = ("status", "issuer", "common_name", "claim_generator", "digital_source_type", "signed_at",
@@ -28,17 +30,27 @@ def scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, int, float, bool))
 
 
-def show(v: Any) -> str:
-    """A value as text for a table cell (numbers rounded, containers as compact JSON)."""
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else str(v)
-    if isinstance(v, (list, dict)):
-        return json.dumps(v, ensure_ascii=False, default=str)[:2000]
-    return str(v)
+def job_label(c: dict) -> str | None:
+    """"case · model · r1" for a clip of a generation suite (or a sidecar naming its case), when
+    the file name does not already say it; None otherwise."""
+    src = c.get("source") or {}
+    case = src.get("case_id")
+    if not case or PurePath(c.get("path") or "").stem == str(case):
+        return None
+    parts = [str(case)] + [str(x) for x in (src.get("model"),) if x]
+    if src.get("repeat") is not None:
+        parts.append(f"r{src['repeat']}")
+    return " · ".join(parts)
+
+
+def no_clip(c: dict) -> str | None:
+    """Why a generation job has no clip (refused, failed, never downloaded), else None. Such an
+    entry's ``path`` is where the clip would have been written: the report names the job."""
+    gen = c.get("generation")
+    if not isinstance(gen, dict) or c.get("media") or c.get("sha256"):
+        return None
+    status = str(gen.get("status") or "")
+    return NO_CLIP.get(status, f"job {status}, not finished" if status else "no clip")
 
 
 def clip_view(c: dict, index: int) -> dict:
@@ -49,27 +61,37 @@ def clip_view(c: dict, index: int) -> dict:
     findings = sorted(c.get("findings") or [], key=lambda f: SEV_RANK.get(f.get("severity"), 3))
     path = c.get("path") or src.get("case_id") or f"clip {index + 1}"
     wm = c.get("watermark")
+    missing = no_clip(c)
+    label = job_label(c)
+    gen = c.get("generation") or {}
+    codes = [str(f.get("code") or "") for f in findings if f.get("severity") in ("fail", "warn")]
     return {
         "id": f"clip-{index + 1}",
         "path": path,
-        "name": PurePath(path).name or path,
+        "name": label or PurePath(path).name or path,
+        # what the clip table and the heading's second line say: the file, or the job that made none
+        "where": f"no clip ({missing})" if missing else path,
+        # nothing was measured (no clip, or a file that could not be read): one line, not six empty blocks
+        "audited": bool(media or c.get("provenance") or wm or any((c.get("metrics") or {}).values())),
+        "no_clip": missing,
+        "table_label": label or (f"job {gen.get('job_key')}" if missing else path),
+        "table_sub": (f"no clip ({missing})" if missing else path) if label else None,
         "verdict": c.get("verdict") or "error",
         "model": src.get("model") or "unknown",
         "prompt": src.get("prompt"),
-        "source_rows": [(k, show(v)) for k, v in src.items() if v not in (None, "", {}) and k != "prompt"],
-        "media_rows": [(k, show(v)) for k, v in media.items() if k in MEDIA_MAIN] if media else None,
-        "media_more": [(k, show(v)) for k, v in media.items() if k not in MEDIA_MAIN] if media else None,
+        "source_rows": kv_rows((k, v) for k, v in src.items() if v not in (None, "", {}) and k != "prompt"),
+        "media_rows": kv_rows((k, v) for k, v in media.items() if k in MEDIA_MAIN) if media else None,
+        "media_more": kv_rows((k, v) for k, v in media.items() if k not in MEDIA_MAIN) if media else None,
         "duration": duration,
         "provenance": provenance_view(c.get("provenance")),
         "watermark": watermark_view(wm, duration, fps, findings),
         "keyframes": keyframes_view(c.get("keyframes"), wm, fps),
-        "metrics": metrics_view(c.get("metrics") or {}, duration),
-        "camera": camera_view((c.get("metrics") or {}).get("camera"), src, duration),
+        "metrics": metrics_view(c.get("metrics") or {}, duration, codes),
+        "camera": camera_view((c.get("metrics") or {}).get("camera"), src, duration, codes),
         "conformance": conformance_view(src, media, findings, c.get("conformance")),
         "extra": extra_blocks(c),
-        "findings": [{**f, "evidence_json": json.dumps(f.get("evidence") or {}, indent=1, ensure_ascii=False,
-                                                      default=str)} for f in findings],
-        "worst": [f.get("code") for f in findings if f.get("severity") in ("fail", "warn")][:4],
+        "findings": [{**f, "evidence_cell": cell(f.get("evidence")) if f.get("evidence") else None} for f in findings],
+        "worst": codes[:4],
         "flicker": _get_num((c.get("metrics") or {}).get("flicker"), "score"),
         "coverage": _get_num(wm, "coverage"),
         "prov_status": (c.get("provenance") or {}).get("status"),
@@ -87,14 +109,16 @@ def _get_num(block: Any, key: str) -> float | None:
 def provenance_view(p: Any) -> dict | None:
     if not isinstance(p, dict):
         return None
-    rows = [(k, show(p.get(k))) for k in PROVENANCE_KEYS if k in p]
+    if p.get("status") == "absent":   # nothing to tabulate: one line, not a table of dashes
+        return {"status": "absent", "collapsed": "no Content Credentials (no C2PA manifest in the file)"}
     ai = p.get("ai_disclosure")
     if not isinstance(ai, bool):
         dst = p.get("digital_source_type")
         ai = None if dst is None else any(str(dst).endswith(s) for s in AI_SOURCE_TYPES)
-    rows.insert(1, ("AI disclosure", "yes" if ai else ("no" if ai is False else "—")))
-    listed = {"codes", "ingredients", "validation", "actions", "ai_disclosure"}
-    rows += [(k, show(v)) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in listed]
+    listed = {"status", "codes", "ingredients", "validation", "actions", "ai_disclosure"}
+    rows = [("status", explain(p)), ("AI disclosure", "yes" if ai else ("no" if ai is False else "—"))]
+    rows += kv_rows([(k, p.get(k)) for k in PROVENANCE_KEYS if k in p and k not in listed]
+                    + [(k, v) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in listed])
     codes = []
     validation = p.get("validation")
     if isinstance(validation, dict):  # c2pa's own status list, verbatim, per manifest part
@@ -118,7 +142,8 @@ def provenance_view(p: Any) -> dict | None:
                                 "codes": ", ".join(map(str, ing.get("codes") or []))})
     actions = [{"action": show(a.get("action")), "agent": show(a.get("software_agent") or a.get("softwareAgent")),
                 "when": show(a.get("when"))} for a in p.get("actions") or [] if isinstance(a, dict)]
-    return {"status": p.get("status") or "unknown", "rows": rows, "codes": codes, "ingredients": ingredients,
+    return {"status": p.get("status") or "unknown", "collapsed": None, "rows": rows, "codes": codes,
+            "ingredients": ingredients,
             "actions": actions, "summary_codes": [str(c) for c in p.get("codes") or [] if not isinstance(c, dict)]}
 
 
@@ -159,8 +184,13 @@ def watermark_view(wm: Any, duration: float, fps: float, findings: list[dict]) -
     rows = [("detected", [{"start": a, "end": b, "cls": "ok"} for a, b in visible])]
     if gaps:
         rows.append(("missing", [{"start": a, "end": b, "cls": "bad"} for a, b in gaps]))
-    scal = [(k, show(v)) for k, v in wm.items() if scalar(v)]
-    return {"rows": scal, "timeline": _charts.timeline(rows, duration), "track_len": len(track)}
+    scal = kv_rows((k, v) for k, v in wm.items() if scalar(v) or is_empty(v))
+    summary = None
+    if not wm.get("present") and not track and not visible and not gaps:
+        how = ", ".join(f"{k} {show(wm[k])}" for k in ("method", "frames_analysed", "sample_fps", "undecidable_s")
+                        if not is_empty(wm.get(k)))
+        summary = "no watermark found" + (f" ({how})" if how else "")
+    return {"rows": scal, "summary": summary, "timeline": _charts.timeline(rows, duration), "track_len": len(track)}
 
 
 def keyframes_view(kf: Any, wm: Any, fps: float) -> list[dict] | None:
@@ -238,27 +268,20 @@ def range_timeline(block: dict, duration: float) -> dict | None:
 
 
 def extra_blocks(c: dict) -> list[dict]:
-    """Top-level blocks the report has no place for (history, generation...): scalars as rows,
-    lists of records as small tables (first 10)."""
-    out = []
-    for name, block in c.items():
-        if name in KNOWN_FIELDS or not isinstance(block, dict):
-            continue
-        rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
-        tables = []
-        for k, v in block.items():
-            if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
-                cols = list(dict.fromkeys(key for x in v[:10] for key in x))[:8]
-                tables.append({"name": k, "cols": cols, "rows": [[show(x.get(col)) for col in cols] for x in v[:10]],
-                               "more": max(0, len(v) - 10)})
-            elif not scalar(v):
-                rows.append((k, show(v)))
-        out.append({"name": name, "rows": rows, "tables": tables})
-    return out
+    """Top-level blocks the report has no place for (history, generation...), each as one
+    key/value table; nested values as small tables (``_cells.cell``)."""
+    return [{"name": name, "rows": kv_rows(block.items())} for name, block in c.items()
+            if name not in KNOWN_FIELDS and isinstance(block, dict)]
 
 
-def metrics_view(metrics: dict, duration: float) -> list[dict]:
-    """One entry per metric block: its scalars and every curve in it (with its thresholds)."""
+def _flagged(codes: list[str], name: str) -> bool:
+    """A warn/fail finding about this block: its secondary charts open by default."""
+    return any(c.startswith((f"quality.{name}", f"{name}.")) for c in codes)
+
+
+def metrics_view(metrics: dict, duration: float, codes: list[str] = ()) -> list[dict]:
+    """One entry per metric block: its scalars, the main curve (with its thresholds) and the
+    other curves behind a disclosure, open when the block has a warn/fail finding."""
     out = []
     for name, block in metrics.items():
         if name == "camera":
@@ -267,11 +290,19 @@ def metrics_view(metrics: dict, duration: float) -> list[dict]:
             out.append({"name": name, "checked": False})
             continue
         th = _thresholds(block)
-        rows = [(k, show(v)) for k, v in block.items() if scalar(v)]
+        rows = kv_rows((k, v) for k, v in block.items() if (scalar(v) or is_empty(v)) and k != "scale")
         if th:
             rows.append(("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items())))
-        out.append({"name": name, "checked": True, "rows": rows, "charts": block_charts(block, duration),
-                    "timeline": range_timeline(block, duration)})
+        charts = block_charts(block, duration)
+        timeline = range_timeline(block, duration)
+        # a few short values and nothing to draw (e.g. technical with no black, frozen or cut frame): one line
+        short = len(rows) <= 6 and all(isinstance(v, str) and len(v) <= 40 for _, v in rows)
+        inline = " · ".join(f"{k} {v}" for k, v in rows) if short and not charts and not timeline else None
+        scale = block.get("scale")
+        out.append({"name": name, "checked": True, "inline": inline,
+                    "scale": scale if isinstance(scale, str) else None, "rows": rows, "charts": [ch for ch in charts if ch["key"] == "curve"],
+                    "more_charts": [ch for ch in charts if ch["key"] != "curve"], "open": _flagged(codes, name),
+                    "timeline": timeline})
     return out
 
 
@@ -293,7 +324,7 @@ def _segments(v: Any) -> list[dict]:
     return out
 
 
-def camera_view(cam: Any, src: dict, duration: float) -> dict | None:
+def camera_view(cam: Any, src: dict, duration: float, codes: list[str] = ()) -> dict | None:
     req = None
     if isinstance(cam, dict):
         req = next((cam[k] for k in ("expected", "requested", "expected_segments") if cam.get(k)), None)
@@ -313,7 +344,8 @@ def camera_view(cam: Any, src: dict, duration: float) -> dict | None:
             "rows": [(k, show(v)) for k, v in cam.items() if scalar(v)]
             + ([("asked in the prompt", "; ".join(map(str, words)))] if words else [])
             + ([("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items()))] if th else []),
-            "timeline": _charts.timeline(rows, duration), "charts": block_charts(cam, duration)}
+            "timeline": _charts.timeline(rows, duration), "charts": block_charts(cam, duration),
+            "open": _flagged(codes, "camera")}
 
 
 def conformance_view(src: dict, media: dict, findings: list[dict], block: Any = None) -> list[dict] | None:

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--db", metavar="PATH", default=None,
                    help=f"history database this run is stored in (default: ${history.DB_ENV}, else {history.DEFAULT_DB})")
     g.add_argument("--label", metavar="TEXT", help="label of this run in the history (e.g. sora-2-pro-2026-11); "
-                   "`sora-audit compare` takes labels")
+                   "'sora-audit compare' takes labels")
     g.add_argument("--no-history", action="store_true", help="do not store this run in the history database")
 
 

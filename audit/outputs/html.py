@@ -17,7 +17,8 @@ from pathlib import Path
 import jinja2
 
 from ..findings import CATEGORIES
-from ._clipview import clip_view, show
+from ._cells import kv_rows, show
+from ._clipview import clip_view, job_label, no_clip
 
 ORDER = 40
 VERDICTS = ("pass", "warn", "fail", "error")
@@ -87,7 +88,8 @@ def run_view(run: dict, policy: dict | None) -> dict:
                  ("policy sha256", (run.get("policy") or {}).get("sha256"))],
         "policy": policy,
         # fields other commands add to the run (e.g. `run`'s suite and generation journal)
-        "extra": [(k, v if isinstance(v, dict) else {"value": v}) for k, v in run.items() if k not in RUN_FIELDS],
+        "extra": [(k, kv_rows(v.items() if isinstance(v, dict) else [("value", v)]))
+                  for k, v in run.items() if k not in RUN_FIELDS],
     }
 
 
@@ -103,6 +105,17 @@ def policy_view(path: str | None) -> dict | None:
             "merged": json.dumps(pol.data, indent=1, sort_keys=True, default=str)}
 
 
+def _what_happened(message: str, last_error: str, advice: str) -> str:
+    """The finding's message without what other columns already say: the provider's last error
+    when there is one (the message is "<case> on <model>: <last error>. <advice>."), else the
+    message less its advice."""
+    if last_error:
+        return last_error
+    if advice and advice.rstrip(".") in message:
+        message = message.replace(advice.rstrip("."), "").rstrip(" .;") + "."
+    return message
+
+
 def error_rows(run: dict, category: str) -> list[dict]:
     """Rows of the "Policy errors" or "Runtime errors" section (agreed evidence keys)."""
     rows = []
@@ -113,18 +126,22 @@ def error_rows(run: dict, category: str) -> list[dict]:
                 continue
             ev = f.get("evidence") or {}
             resumable = ev.get("resumable")
+            message, last, advice = f.get("message") or "", str(ev.get("last_error") or ""), str(ev.get("advice") or "")
+            case = ev.get("case_id") or src.get("case_id") or ""
             rows.append({
                 "clip_id": f"clip-{i + 1}", "path": c.get("path") or "",
-                "case": ev.get("case_id") or src.get("case_id") or "",
+                # a job that made no clip is named by its case, model and repeat, not by a file that does not exist
+                "job": job_label(c) or (case if no_clip(c) else ""),
+                "case": case,
                 "model": ev.get("model") or src.get("model") or "",
                 "prompt": ev.get("prompt") or src.get("prompt") or "",
                 "code": f.get("code") or "", "severity": f.get("severity") or "",
-                "message": f.get("message") or "",
+                "message": message, "what_happened": _what_happened(message, last, advice),
                 "provider_code": ev.get("provider_code") or "", "provider_message": ev.get("provider_message") or "",
                 "retries": show(ev.get("retries")) if "retries" in ev else "—",
-                "last_error": ev.get("last_error") or "",
+                "last_error": last,
                 "resumable": "yes" if resumable is True else ("no" if resumable is False else "—"),
-                "advice": ev.get("advice") or "",
+                "advice": advice,
             })
     return rows
 

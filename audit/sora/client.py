@@ -298,7 +298,10 @@ class VideosClient:
                 try:
                     check(tmp)
                 except Exception as e:
-                    raise DownloadError(f"{what}: the file does not decode ({e})", video_id=video_id) from None
+                    # the decoder names the temporary file, deleted below: name the destination instead
+                    detail = str(e).replace(f": '{tmp}'", "").replace(str(tmp), str(dest))
+                    raise DownloadError(f"{what} to {dest}: the file does not decode ({detail}); nothing was kept",
+                                        video_id=video_id) from None
             os.replace(tmp, dest)
             _fsync_dir(dest.parent)
             return dest
