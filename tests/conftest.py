@@ -54,11 +54,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 # --- session guards -------------------------------------------------------------------------------
 
 _SESSION_DIRS: dict[str, Path] = {}
-# Left alone by the checkout guard: tooling caches and the install, not test output. The
-# browser test keeps its screenshot in reports/test-artifacts/ for people to look at (a CI
-# artifact, git-ignored): the one place a test writes outside its tmp folder on purpose.
+# Left alone by the checkout guard: tooling caches and the install, not test output.
 _NOT_WATCHED = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", "build", "dist"}
-_ALLOWED_OUTPUT = ("reports/test-artifacts/",)
 
 
 def _checkout_files() -> dict[str, tuple[int, int]]:
@@ -90,7 +87,7 @@ def _checkout_untouched(tmp_path_factory):
     yield
     mp.undo()
     after = _checkout_files()
-    changed = sorted(p for p, st in after.items() if before.get(p) != st and not p.startswith(_ALLOWED_OUTPUT))
+    changed = sorted(p for p, st in after.items() if before.get(p) != st)
     assert not changed, f"tests wrote into the checkout (write under tmp_path instead): {changed[:20]}"
 
 
