@@ -244,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"{s['id']}: {e}")
             print(f"MISSING {s['id']:<28} {e}")
     (a.out / "clips").mkdir(parents=True, exist_ok=True)
-    (a.out / "clips" / "index.json").write_text(json.dumps(index, indent=1))
+    path = a.out / "clips" / "index.json"
+    if only and path.exists():  # a partial build keeps the other clips' entries
+        done = {c["id"] for c in index}
+        index = [c for c in json.loads(path.read_text()) if c["id"] not in done] + index
+    path.write_text(json.dumps(index, indent=1))
     print(f"\n{len(built)} of {len(specs)} clips in {a.out / 'clips'}")
     if problems:
         print("not built:\n  " + "\n  ".join(problems))
