@@ -171,7 +171,7 @@ def spearman(x: list[float], y: list[float]) -> float:
 
 def auc(neg: list[float], pos: list[float]) -> float:
     """P(positive score > negative score) + half the ties: the Mann-Whitney AUC."""
-    if not neg or not pos:
+    if len(neg) == 0 or len(pos) == 0:
         return math.nan
     n, p = np.asarray(neg, float)[:, None], np.asarray(pos, float)[None, :]
     return float((p > n).mean() + 0.5 * (p == n).mean())
