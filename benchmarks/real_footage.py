@@ -303,7 +303,7 @@ def summary(clean: list[dict], recs: dict[str, dict], inj: dict[tuple[str, float
             levels = sorted(lv for k, lv in inj if k == kind)
             if not levels:
                 continue
-            rhos = []
+            rhos, low = [], []
             for cid in sorted(set().union(*(inj[(kind, lv)].keys() for lv in levels))):
                 xs, ys = [0.0], [recs.get(cid, {}).get(SCORE[kind])]
                 for lv in levels:
@@ -312,11 +312,15 @@ def summary(clean: list[dict], recs: dict[str, dict], inj: dict[tuple[str, float
                 pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
                 if len(pts) >= 3:
                     rhos.append(spearman(*zip(*pts)))
+                    low.append((cid, rhos[-1]))
             ok = [r for r in rhos if not math.isnan(r)]
             if ok:
                 print(f"{kind:<14} over {len(levels) + 1} levels, {len(ok)} clips: median {statistics.median(ok):.2f}, "
-                      f"min {min(ok):.2f}, >= 0.9 on {pct(sum(r >= 0.9 for r in ok), len(ok))}"
+                      f"min {min(ok):.2f}, >= 0.9 on {pct(sum(r >= 0.9 - 1e-9 for r in ok), len(ok))}"
                       + (f" ({len(rhos) - len(ok)} constant)" if len(rhos) > len(ok) else ""))
+                below = [f"{c} {r:.2f}" for c, r in low if not r >= 0.9 - 1e-9]
+                if below:
+                    print(f"{'':<14} below 0.9: {', '.join(below)}")
             else:
                 print(f"{kind:<14} -  (score {SCORE[kind]!r} absent or constant)")
 
