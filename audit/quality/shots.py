@@ -245,12 +245,26 @@ def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndar
             hits[i:i + L + 1] = True
     out: list[tuple[int, int, str]] = []
     for a, b in _merge(spans):
-        a, b = _tighten(X, a, b)
-        if b - a < 2:
+        if dark[a] or dark[b]:
+            # a fade: from the last black frame to where the picture stops brightening (or back)
+            a, b = _tighten(X, a, b, 0.3)
+            out.append((a, b, "fade"))
             continue
-        kind = "fade" if dark[a] or dark[b] else "dissolve"
-        out.append((a, b, kind))
+        a, b = _tighten(X, a, b, 0.5)
+        # a dissolve takes time and moves evenly; a fast camera swing (motion blur makes its
+        # frames look blended) is over in a few frames, in uneven steps
+        if b - a >= 2 and ts[b] - ts[a] >= float(pol["dissolve_min_s"]) - 1e-6 \
+                and _max_step(X, a, b) <= float(pol["dissolve_max_step"]):
+            out.append((a, b, "dissolve"))
     return out
+
+
+def _max_step(X: np.ndarray, a: int, b: int) -> float:
+    """Largest share of the way from picture ``a`` to picture ``b`` covered in one frame."""
+    D = X[b] - X[a]
+    dd = float(D @ D)
+    alpha = ((X[a:b + 1] - X[a]) @ D) / max(dd, 1e-6)
+    return float(np.diff(alpha).max())
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -263,7 +277,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
-def _tighten(X: np.ndarray, a: int, b: int) -> tuple[int, int]:
+def _tighten(X: np.ndarray, a: int, b: int, min_cos: float) -> tuple[int, int]:
     """The part of ``[a, b]`` where the picture moves along the blend: the run of steps
     mostly parallel to the change between the two ends (camera motion before or after a
     dissolve moves elsewhere), holding the largest share of the progress."""
@@ -274,7 +288,7 @@ def _tighten(X: np.ndarray, a: int, b: int) -> tuple[int, int]:
     steps = np.diff(X[a:b + 1], axis=0)
     along = steps @ (D / norm)
     cos = along / np.maximum(np.linalg.norm(steps, axis=1), 1e-6)
-    good = cos >= 0.5
+    good = cos >= min_cos
     best, best_gain, i = (a, b), -1.0, 0
     while i < len(good):
         if not good[i]:
@@ -301,6 +315,11 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
     dt = float(np.median(np.diff(ts))) if n > 1 else 1 / 30
     end_t = float(ts[-1] + dt)
     trans = blends(np.stack(tracker.thumbs), np.asarray(tracker.luma), np.asarray(tracker.spread), ts, pol)
+    dark = (np.asarray(tracker.luma) < float(pol["black_level"])) & (np.asarray(tracker.spread) < 8.0)
+    short = np.zeros(n, bool)
+    for a, b in _runs(dark):
+        if (ts[b] + dt) - ts[a] < float(pol["black_shot_s"]) - 1e-6:
+            short[a:b + 1] = True   # a black glitch, not a black shot of its own
     inside = np.zeros(n, bool)
     for a, b, _ in trans:
         inside[a:b + 1] = True
@@ -309,8 +328,7 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
     # Not a cut: a pair the motion model joins (a frozen run ending, a fast but tracked move), or
     # a step into or out of black frames (those are black frames, reported by technical; fades
     # through black are found as fades).
-    dark = (np.asarray(tracker.luma) < float(pol["black_level"])) & (np.asarray(tracker.spread) < 8.0)
-    skip = np.asarray(tracker.joined) | dark | np.r_[False, dark[:-1]]
+    skip = np.asarray(tracker.joined) | short | np.r_[False, short[:-1]]
     for i in adaptive_cuts(content, ts, pol, skip):
         if not inside[i]:
             bounds.append((i, "cut", None))
@@ -318,11 +336,14 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
         if a == 0 or b >= n - 1:
             bounds.append((a if a == 0 else n - 1, "edge", (a, b)))   # fade-in at start / fade-out at end
             continue
-        bounds.append(((a + b + 1) // 2, kind, (a, b)))
+        # a fade from black begins the shot at its first picture; a fade to black ends it at
+        # the first black frame; a dissolve is split in the middle (PySceneDetect's fade_bias 0)
+        pos = a + 1 if dark[a] and not dark[b] else b if dark[b] and not dark[a] else (a + b + 1) // 2
+        bounds.append((pos, kind, (a, b)))
     bounds = _fade_pairs(sorted(bounds), tracker, pol)
     shots: list[Shot] = []
     edges = [(0, "start", None)] + [x for x in bounds if x[1] != "edge" and x[0] > 0]
-    edge_ranges = [x[2] for x in bounds if x[1] == "edge"] + _runs(dark)
+    edge_ranges = [x[2] for x in bounds if x[1] == "edge"] + _runs(short)
     for k, (i, kind, rng) in enumerate(edges):
         j = edges[k + 1][0] if k + 1 < len(edges) else n
         t0 = float(ts[i])
