@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import subprocess
 import sys
@@ -129,14 +130,32 @@ def d_fade(inputs: list[Path], spec: dict, rate: Fraction) -> Iterator[np.ndarra
         yield f if g >= 1.0 else np.clip(f.astype(np.float32) * g + 0.5, 0, 255).astype(np.uint8)
 
 
+def _resampled(path: Path, rate: Fraction) -> Iterator[np.ndarray]:
+    """The clip's frames at ``rate``: for each tick k / rate the latest frame shown by then
+    (frames dropped or repeated by timestamp), so clips of other rates join without slow motion."""
+    k = 0
+    last = None
+    for img, _, t in read_frames(path):
+        while last is not None and k / rate < t - 1e-6:
+            yield last
+            k += 1
+        last = img
+    if last is not None:
+        yield last
+
+
 def d_concat(inputs: list[Path], spec: dict, rate: Fraction) -> Iterator[np.ndarray]:
-    """The inputs one after the other (hard cuts); later inputs fitted to the first's size.
-    ``overlap`` > 0 s makes each join a linear cross-dissolve of that length instead."""
+    """The inputs one after the other (hard cuts), each resampled to the first's rate and
+    fitted to its size, the first ``take[j]`` seconds of each when given. ``overlap`` > 0 s makes
+    each join a linear cross-dissolve of that length."""
     k = round(spec.get("overlap", 0.0) * rate)
+    take = spec.get("take", [])
     shape = None
     tail: list[np.ndarray] = []
     for j, p in enumerate(inputs):
-        frames = _frames(p)
+        frames = _resampled(p, rate)
+        if j < len(take):
+            frames = itertools.islice(frames, round(take[j] * rate))
         if j and k:
             for i, (a, b) in enumerate(zip(tail, frames)):
                 w = (i + 1) / (k + 1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import cv2
 import numpy as np
 
 
@@ -38,7 +39,11 @@ class Encoder:
             self.stream.width, self.stream.height = img.shape[1], img.shape[0]
         if self._last is not None and pts <= self._last:  # the muxer needs rising timestamps
             pts = self._last + 1
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+        # OpenCV's BGR -> I420 is BT.601 limited range with rounding, the inverse of what
+        # decoders assume for an untagged stream; PyAV's own bgr24 -> yuv420p conversion
+        # (swscale defaults) darkens mid-grey 128 to 124 and would compound at every rebuild
+        yuv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_BGR2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts, frame.time_base, self._last = pts, self.time_base, pts
         for pkt in self.stream.encode(frame):
             self.container.mux(pkt)
@@ -70,6 +75,14 @@ def stream_info(path: Path) -> tuple[Fraction, Fraction, int, int]:
         return Fraction(rate), Fraction(st.time_base or Fraction(1, 90000)), st.codec_context.width, st.codec_context.height
 
 
+def to_bgr(frame: av.VideoFrame) -> np.ndarray:
+    """BGR uint8 of a decoded frame; yuv420p through OpenCV, the exact inverse of
+    :class:`Encoder`'s conversion (swscale's is ~1 level darker on textured colour frames)."""
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
+    return frame.to_ndarray(format="bgr24")
+
+
 def read_frames(path: Path) -> Iterator[tuple[np.ndarray, int, float]]:
     """(BGR frame, pts, seconds since the first frame) of every decoded frame, in order."""
     with av.open(str(path)) as c:
@@ -81,7 +94,7 @@ def read_frames(path: Path) -> Iterator[tuple[np.ndarray, int, float]]:
             pts = f.pts if f.pts is not None else i
             if first is None:
                 first = pts
-            yield f.to_ndarray(format="bgr24"), pts, float((pts - first) * tb)
+            yield to_bgr(f), pts, float((pts - first) * tb)
 
 
 def count_frames(path: Path) -> int:
