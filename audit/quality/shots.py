@@ -245,6 +245,8 @@ def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndar
             hits[i:i + L + 1] = True
     out: list[tuple[int, int, str]] = []
     for a, b in _merge(spans):
+        if _residual(X, a, b) > float(pol["blend_residual"]):
+            continue   # a smooth camera move: a straight-ish path, but its frames are not blends
         if dark[a] or dark[b]:
             # a fade: from the last black frame to where the picture stops brightening (or back)
             a, b = _tighten(X, a, b, 0.3)
@@ -257,6 +259,18 @@ def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndar
                 and _max_step(X, a, b) <= float(pol["dissolve_max_step"]):
             out.append((a, b, "dissolve"))
     return out
+
+
+def _residual(X: np.ndarray, a: int, b: int) -> float:
+    """How far the frames between ``a`` and ``b`` are from the blend of those two pictures:
+    the largest distance to the line through them, as a share of their distance."""
+    D = X[b] - X[a]
+    dd = float(D @ D)
+    if dd <= 0 or b - a < 2:
+        return 0.0
+    M = X[a + 1:b] - X[a]
+    alpha = (M @ D) / dd
+    return float(np.sqrt(((M - alpha[:, None] * D) ** 2).sum(axis=1).max() / dd))
 
 
 def _max_step(X: np.ndarray, a: int, b: int) -> float:
@@ -334,6 +348,8 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
             bounds.append((i, "cut", None))
     for a, b, kind in trans:
         if a == 0 or b >= n - 1:
+            if kind != "fade":
+                continue   # a "dissolve" from before the first frame: nothing to tell apart
             bounds.append((a if a == 0 else n - 1, "edge", (a, b)))   # fade-in at start / fade-out at end
             continue
         # a fade from black begins the shot at its first picture; a fade to black ends it at
@@ -342,6 +358,7 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
         bounds.append((pos, kind, (a, b)))
     bounds = _fade_pairs(sorted(bounds), tracker, pol)
     shots: list[Shot] = []
+    pad = float(pol["transition_pad_s"])
     edges = [(0, "start", None)] + [x for x in bounds if x[1] != "edge" and x[0] > 0]
     edge_ranges = [x[2] for x in bounds if x[1] == "edge"] + _runs(short)
     for k, (i, kind, rng) in enumerate(edges):
@@ -352,7 +369,10 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
         for r in [rng, edges[k + 1][2] if k + 1 < len(edges) else None] + edge_ranges:
             if r is None:
                 continue
-            ra, rb = float(ts[r[0]]), float(ts[r[1]]) if r[1] < n else end_t
+            # padded: a transition's ends are known to a frame or two, and its last small steps
+            # would still read as a change in the metrics
+            ra = float(ts[r[0]]) - pad
+            rb = (float(ts[r[1]]) if r[1] < n else end_t) + pad
             if rb > t0 and ra < t1:
                 excl.append((max(ra, t0), min(rb, t1)))
         transition = (float(ts[rng[0]]), float(ts[rng[1]])) if rng else None
