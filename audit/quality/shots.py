@@ -244,9 +244,7 @@ def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndar
             spans.append((int(i), int(i + L)))
             hits[i:i + L + 1] = True
     out: list[tuple[int, int, str]] = []
-    for a, b in _merge(spans):
-        if _residual(X, a, b) > float(pol["blend_residual"]):
-            continue   # a smooth camera move: a straight-ish path, but its frames are not blends
+    for a, b in _merge(spans, X, float(pol["blend_residual"])):
         if dark[a] or dark[b]:
             # a fade: from the last black frame to where the picture stops brightening (or back)
             a, b = _tighten(X, a, b, 0.3)
@@ -281,14 +279,33 @@ def _max_step(X: np.ndarray, a: int, b: int) -> float:
     return float(np.diff(alpha).max())
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
+def _merge(spans: list[tuple[int, int]], X: np.ndarray, limit: float) -> list[tuple[int, int]]:
+    """Overlapping windows joined while the union is still one blend (a fade out and the fade
+    in after it share their black frames but are two blends); windows whose frames are not
+    blends of their ends (a smooth camera move can make a straight-ish path) are dropped."""
+    out: list[tuple[int, int]] = []
     for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
+        if _residual(X, a, b) > limit:
+            continue
+        if out and a < out[-1][1] and _residual(X, out[-1][0], max(b, out[-1][1])) <= limit:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        elif not out or a >= out[-1][1] or b > out[-1][1]:
+            out.append((a, b))
+    return _union(out)
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans that still overlap (kept apart above because they are different blends) are cut
+    where the next begins."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and a < out[-1][1]:
+            if b - a >= out[-1][1] - out[-1][0]:
+                out[-1] = (out[-1][0], a)
+            else:
+                continue
+        out.append((a, b))
+    return [(a, b) for a, b in out if b - a >= 2]
 
 
 def _tighten(X: np.ndarray, a: int, b: int, min_cos: float) -> tuple[int, int]:
