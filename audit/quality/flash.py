@@ -86,7 +86,10 @@ class _Events:
         cur = (float(up.mean()), float(down.mean()))
         share_up, share_down = cur[0] + self.prev[0], cur[1] + self.prev[1]
         self.prev = cur
-        for d, share in ((1, share_up), (-1, share_down)):
+        # the area that changes together in one direction, net of the pixels changing the
+        # other way: a camera moving over high-contrast detail (sun through trees) turns as
+        # many pixels dark as bright, a flash turns its whole area one way
+        for d, share in ((1, share_up - share_down), (-1, share_down - share_up)):
             if d != self.last and share > self.area:
                 self.last = d
                 self.times.append(t)

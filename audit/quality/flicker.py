@@ -168,6 +168,7 @@ class FlickerDetector(Detector):
         valid = np.array(self.valid)
         sigma = sigma_for_cutoff(float(pol["cutoff_hz"]), fps)
         window = max(2, int(round(float(pol["window_s"]) * fps)))
+        region_weight = float(pol["region_weight"])
         shots = self.ctx.shared.get("shots") or []
         fast = np.full_like(d, np.nan)
         slow = np.zeros_like(d)
@@ -188,9 +189,9 @@ class FlickerDetector(Detector):
             per_channel = np.maximum(per_channel, [q[0] for q in peaks])
             colour = max(peaks[:4], key=lambda q: q[0])
             region = max(peaks[4:], key=lambda q: q[0])
-            # a flickering region must stand out from the whole frame's; counted at half weight
-            # so a moving object's edges (imperfect flow) do not dominate.
-            sc, st = max(colour, (region[0] * 0.5, region[1]), key=lambda q: q[0])
+            # a flickering region must stand out from the whole frame's; counted at a lower
+            # weight: moving subjects leave more residual in a ninth of the frame than in all of it
+            sc, st = max(colour, (region[0] * region_weight, region[1]), key=lambda q: q[0])
             per_shot[k] = round(max(per_shot[k] or 0.0, sc), 4)
             if sc > best[0]:
                 best = (sc, p, st, "")
