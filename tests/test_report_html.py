@@ -272,3 +272,15 @@ def test_provenance_validation_list_actions_and_ai_flag(audited):
     assert re.search(r'<td>active</td><td><code>assertion.bmffHash.mismatch</code></td><td class="s-fail">failure</td>', page)
     assert re.search(r"<td>ingredients</td><td><code>signingCredential.expired</code>", page)
     assert "hash mismatch &lt;script&gt;" in page and page.count("<script") == 1
+
+
+def test_shot_boundaries_are_drawn_on_the_curves():
+    """A real two-shot clip: metrics.shots (a list) has its own timeline, and every metric curve
+    carries a vertical mark at the cut."""
+    clip = audit_clip(AuditTask(str(FIXTURES / "real" / "cut_person_bottles.mp4")))
+    (cut,) = [s for s in clip["metrics"]["shots"] if s["boundary"] == "cut"]
+    page = html.render({"tool": "sora-audit", "version": "t", "run_id": "r", "clips": [clip]})
+    assert 'data-metric="shots"' in page
+    marks = re.findall(r'<line class="shot"[^>]*><title>([^<]*)</title>', page)
+    assert marks and set(marks) == {f"cut at {cut['start_s']:.2f} s"}
+    assert len(marks) >= 2   # flicker's curve and at least one other
