@@ -22,6 +22,7 @@ and live in ``audit/defaults/flash.toml``.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from ..detectors import Detector, DetectorResult
@@ -37,6 +38,9 @@ def _linear_lut() -> np.ndarray:
 
 
 _LIN = _linear_lut()
+_LIN_ROW = _LIN.reshape(1, 256)
+_Y_WEIGHTS = np.array([[0.0722, 0.7152, 0.2126]], np.float32)   # B, G, R -> relative luminance
+_NONE = np.zeros(1, bool)
 
 
 class _Extremes:
@@ -46,6 +50,10 @@ class _Extremes:
         self.change = change
         self.dark_below = dark_below
         self.lo = self.hi = self.dir = None
+
+    def active(self) -> bool:
+        """Whether any pixel holds a value (a red value that may still fall)."""
+        return self.hi is not None and bool(self.hi.any())
 
     def step(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(up, down): the pixels that made a transition at this frame."""
@@ -123,13 +131,16 @@ class FlashDetector(Detector):
         self.frames = 0
 
     def feed(self, frame) -> None:
-        lin = _LIN[small_bgr(frame, SIDE)]                      # H x W x 3 (B, G, R), 0-1
-        b, g, r = lin[..., 0], lin[..., 1], lin[..., 2]
-        y = 0.0722 * b + 0.7152 * g + 0.2126 * r
-        total = b + g + r
-        q = np.where(r >= self.red_ratio * np.maximum(total, 1e-6), np.maximum(r - g - b, 0.0) * 320.0, 0.0)
+        lin = cv2.LUT(small_bgr(frame, SIDE), _LIN_ROW)           # H x W x 3 (B, G, R), 0-1
+        y = cv2.transform(lin, _Y_WEIGHTS)
         self.ev.step(frame.t, *self.general.step(y))
-        self.ev_red.step(frame.t, *self.red.step(q.astype(np.float32)))
+        b, g, r = cv2.split(lin)
+        red = r >= self.red_ratio * (b + g + r)
+        if red.any() or self.red.active():
+            q = np.where(red & (r > 0), np.maximum(r - g - b, 0.0) * 320.0, 0.0).astype(np.float32)
+            self.ev_red.step(frame.t, *self.red.step(q))
+        else:   # no saturated red now or since the last transition: nothing can change
+            self.ev_red.step(frame.t, _NONE, _NONE)
         self.frames += 1
 
     def finish(self) -> DetectorResult:
