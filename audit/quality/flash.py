@@ -85,20 +85,22 @@ class _Events:
 
     def __init__(self, area: float):
         self.area = area
-        self.prev = (0.0, 0.0)
+        self.prev = 0.0
         self.last = 0
         self.times: list[float] = []
         self.areas: list[float] = []
 
     def step(self, t: float, up: np.ndarray, down: np.ndarray) -> None:
-        cur = (float(up.mean()), float(down.mean()))
-        share_up, share_down = cur[0] + self.prev[0], cur[1] + self.prev[1]
-        self.prev = cur
         # the area that changes together in one direction, net of the pixels changing the
-        # other way: a camera moving over high-contrast detail (sun through trees) turns as
-        # many pixels dark as bright, a flash turns its whole area one way
-        for d, share in ((1, share_up - share_down), (-1, share_down - share_up)):
-            if d != self.last and share > self.area:
+        # other way in the same frame: a camera moving over high-contrast detail (sun through
+        # trees) turns as many pixels dark as bright, a flash turns its whole area one way
+        net = float(up.mean()) - float(down.mean())
+        prev, self.prev = self.prev, net
+        for d in (1, -1):
+            # a flash whose edge straddles two frames is one transition: the previous frame's
+            # share in the same direction is added
+            share = max(d * net, 0.0) + max(d * prev, 0.0)
+            if d != self.last and d * net > 0 and share > self.area:
                 self.last = d
                 self.times.append(t)
                 self.areas.append(share)
