@@ -29,7 +29,7 @@ from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, QUALITY, Finding
 from .motion import small_bgr
 
-SIDE = 80   # flashes are large-area events: a small copy is enough
+SIDE = 40   # flashes are large-area events (a quarter of the frame): a small copy is enough
 
 
 def _linear_lut() -> np.ndarray:

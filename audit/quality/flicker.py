@@ -120,32 +120,9 @@ class FlickerDetector(Detector):
         sel = diff.reshape(-1, 4).take(valid[::2], axis=0).T.copy()
         k = sel.shape[1] // 2
         out[:4] = 100.0 * np.partition(sel, k, axis=1)[:, k] / level
-        # a 3 x 3 grid of regions: the median luma change of each over its valid pixels, against
-        # its mean level. A median, not a mean: a hand or an animal moving inside a region (not
-        # fully absorbed by the flow, or with no dense flow at all when the global model explains
-        # most points) changes a minority of its pixels a lot, a flicker changes all of them.
+        # a 3 x 3 grid of regions (a flickering region)
         luma = cv2.transform(cv2.add(b, aligned, dtype=cv2.CV_32F), _HALF_Y)
-        dy = diff[..., 3]
-        ys = np.linspace(0, h, GRID + 1).astype(int)
-        xs = np.linspace(0, w, GRID + 1).astype(int)
-        m = mask > 0
-        # flat pixels: motion changes a pixel by its gradient times the displacement, a flicker
-        # changes every pixel; the flatter half of each region carries the flicker, not the motion
-        gy = cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
-        grad = cv2.absdiff(cv2.dilate(gy, _KERNEL), cv2.erode(gy, _KERNEL))
-        for r in range(GRID):
-            for c in range(GRID):
-                cm = m[ys[r]:ys[r + 1], xs[c]:xs[c + 1]]
-                k = int(cm.sum())
-                if k < 0.5 * cm.size:
-                    out[4 + r * GRID + c] = 0.0
-                    continue
-                gc = grad[ys[r]:ys[r + 1], xs[c]:xs[c + 1]]
-                cm = cm & (gc <= np.partition(gc[cm], k // 2)[k // 2])
-                k = int(cm.sum())
-                vals = dy[ys[r]:ys[r + 1], xs[c]:xs[c + 1]][cm]
-                lvl = float(luma[ys[r]:ys[r + 1], xs[c]:xs[c + 1]][cm].mean())
-                out[4 + r * GRID + c] = 100.0 * float(np.partition(vals, k // 2)[k // 2]) / max(lvl, MIN_LEVEL)
+        out[4:] = _cell_changes(diff[..., 3], luma, mask, cv2.cvtColor(b, cv2.COLOR_BGR2GRAY))
         return out
 
     def _full(self, h: int, w: int) -> np.ndarray:
@@ -235,6 +212,41 @@ class FlickerDetector(Detector):
                  "vbench_temporal_flickering": vbench},
             ))
         return DetectorResult(data, tuple(findings))
+
+
+def _cells(img: np.ndarray) -> np.ndarray:
+    """``img`` cropped to a multiple of the grid and cut into GRID x GRID cells: (cells, pixels)."""
+    h, w = img.shape[:2]
+    ch, cw = h // GRID, w // GRID
+    return img[:ch * GRID, :cw * GRID].reshape(GRID, ch, GRID, cw).swapaxes(1, 2).reshape(GRID * GRID, ch * cw)
+
+
+def _row_median(x: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of each row of ``x`` over its ``keep`` entries (others sorted to the end), and
+    how many entries each row kept."""
+    n = keep.sum(axis=1)
+    srt = np.sort(np.where(keep, x, np.inf), axis=1)
+    return np.take_along_axis(srt, np.maximum(n // 2, 0)[:, None], axis=1)[:, 0], n
+
+
+def _cell_changes(dy: np.ndarray, luma: np.ndarray, mask: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Each region's median luma change over the flatter half of its valid pixels, in % of its
+    mean level (0 where less than half the region is valid).
+
+    A median, not a mean: a hand or an animal moving inside a region (not fully absorbed by the
+    flow, or with no dense flow at all when the global model explains most points) changes a
+    minority of its pixels a lot, a flicker changes all of them. The flatter half: motion
+    changes a pixel by its gradient times the displacement, a flicker changes flat pixels too."""
+    grad = cv2.absdiff(cv2.dilate(gray, _KERNEL), cv2.erode(gray, _KERNEL))
+    valid = _cells(mask) > 0
+    g = _cells(grad).astype(np.float32)
+    thr, n = _row_median(g, valid)
+    flat = valid & (g <= thr[:, None])
+    d, k = _row_median(_cells(dy), flat)
+    lv = _cells(luma)
+    level = (lv * flat).sum(axis=1) / np.maximum(k, 1)
+    ok = n >= 0.5 * valid.shape[1]
+    return np.where(ok, 100.0 * np.where(np.isfinite(d), d, 0.0) / np.maximum(level, MIN_LEVEL), 0.0)
 
 
 DETECTORS = [FlickerDetector]
