@@ -98,15 +98,21 @@ class ShotTracker:
         self.spread: list[float] = []
         self.thumbs: list[np.ndarray] = []
         self.joined: list[bool] = []       # the global motion model joins this frame to the previous one
+        self.moves: list[tuple[float, float, float]] = []
 
     def step(self, frame, motion) -> FrameChange | None:
         # a pair the global motion model joins is one continuous view, whatever changed
         self.joined.append(bool(motion is not None and motion.ok and motion.inlier_ratio >= 0.5))
+        # the camera's move from the previous frame (shares of width/height, zoom), for telling
+        # a camera move from a blend of two pictures
+        self.moves.append((motion.dx, motion.dy, motion.scale) if motion is not None and motion.ok
+                          else (0.0, 0.0, 1.0))
         bgr = small_bgr(frame, SIDE)
         hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
         gray = small_gray(frame, SIDE)
         h, w = bgr.shape[:2]
         size = THUMB if w >= h else THUMB[::-1]
+        self.thumb_shape = (size[1], size[0])
         self.thumbs.append(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA).reshape(-1))
         mean, std = cv2.meanStdDev(gray)
         self.luma.append(float(mean[0, 0]))
@@ -189,7 +195,9 @@ def build_shots(tracker: ShotTracker, pol) -> list[Shot]:
     content = np.asarray(tracker.content, np.float64)
     dt = float(np.median(np.diff(ts))) if n > 1 else 1 / 30
     end_t = float(ts[-1] + dt)
-    trans = blends(np.stack(tracker.thumbs), np.asarray(tracker.luma), np.asarray(tracker.spread), ts, pol)
+    h, w = tracker.thumb_shape
+    trans = blends(np.stack(tracker.thumbs), np.asarray(tracker.luma), np.asarray(tracker.spread), ts, pol,
+                   np.asarray(tracker.moves, np.float64), (h, w))
     dark = (np.asarray(tracker.luma) < float(pol["black_level"])) & (np.asarray(tracker.spread) < 8.0)
     short = np.zeros(n, bool)
     for a, b in _runs(dark):

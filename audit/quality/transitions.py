@@ -42,7 +42,8 @@ def adaptive_cuts(content: np.ndarray, ts: np.ndarray, pol, skip: np.ndarray | N
     return cuts
 
 
-def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndarray, pol) -> list[tuple[int, int, str]]:
+def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndarray, pol,
+           moves: np.ndarray | None = None, shape: tuple[int, int] | None = None) -> list[tuple[int, int, str]]:
     """Fades and dissolves: ``(first, last, kind)`` frame positions of each transition (the
     frames strictly between ``first`` and ``last`` are blends of those two)."""
     n = len(thumbs)
@@ -85,6 +86,9 @@ def blends(thumbs: np.ndarray, luma: np.ndarray, spread: np.ndarray, ts: np.ndar
             out.append((a, b, "fade"))
             continue
         a, b = _tighten(X, a, b, 0.5)
+        if moves is not None and shape is not None \
+                and _camera_explains(X, a, b, moves, shape, float(pol["camera_explains"])):
+            continue   # the camera moved: a short pan looks like a blend at thumbnail size
         # a dissolve takes time and moves evenly; a fast camera swing (motion blur makes its
         # frames look blended) is over in a few frames, in uneven steps
         if b - a >= 2 and ts[b] - ts[a] >= float(pol["dissolve_min_s"]) - 1e-6 \
@@ -103,6 +107,24 @@ def _residual(X: np.ndarray, a: int, b: int) -> float:
     M = X[a + 1:b] - X[a]
     alpha = (M @ D) / dd
     return float(np.sqrt(((M - alpha[:, None] * D) ** 2).sum(axis=1).max() / dd))
+
+
+def _camera_explains(X: np.ndarray, a: int, b: int, moves: np.ndarray, shape: tuple[int, int],
+                     limit: float) -> bool:
+    """Whether picture ``a`` moved by the camera's motion over ``(a, b]`` (``moves``: per frame
+    dx, dy as shares of the frame, zoom) lands within ``limit`` of its distance to picture ``b``."""
+    import cv2
+
+    h, w = shape
+    dx, dy = moves[a + 1:b + 1, 0].sum() * w, moves[a + 1:b + 1, 1].sum() * h
+    zoom = float(np.prod(moves[a + 1:b + 1, 2]))
+    if abs(dx) < 0.25 and abs(dy) < 0.25 and abs(zoom - 1.0) < 0.02:
+        return False   # the camera held still: nothing to explain with
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    M = np.array([[zoom, 0.0, cx - zoom * cx + dx], [0.0, zoom, cy - zoom * cy + dy]])
+    A = X[a].reshape(h, w, 3).astype(np.float32)
+    moved = cv2.warpAffine(A, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1)
+    return float(np.linalg.norm(X[b] - moved)) < limit * float(np.linalg.norm(X[b] - X[a]))
 
 
 def _max_step(X: np.ndarray, a: int, b: int) -> float:
