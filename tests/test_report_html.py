@@ -330,3 +330,15 @@ def test_runtime_error_row_does_not_repeat_last_error_and_advice():
     rt = page[page.index('id="runtime-errors"'):page.index('id="clips"')]
     assert rt.count(advice) == 1 and rt.count(last) == 1
     assert "<th>last error</th>" not in rt and "<th>message</th>" not in rt
+
+
+def test_shot_boundaries_are_drawn_on_the_curves():
+    """A real two-shot clip: metrics.shots (a list) has its own timeline, and every metric curve
+    carries a vertical mark at the cut."""
+    clip = audit_clip(AuditTask(str(FIXTURES / "real" / "cut_person_bottles.mp4")))
+    (cut,) = [s for s in clip["metrics"]["shots"] if s["boundary"] == "cut"]
+    page = html.render({"tool": "sora-audit", "version": "t", "run_id": "r", "clips": [clip]})
+    assert 'data-metric="shots"' in page
+    marks = re.findall(r'<line class="shot"[^>]*><title>([^<]*)</title>', page)
+    assert marks and set(marks) == {f"cut at {cut['start_s']:.2f} s"}
+    assert len(marks) >= 2   # flicker's curve and at least one other

@@ -87,8 +87,10 @@ def is_curve(v: Any) -> bool:
     return isinstance(v, dict) and isinstance(v.get("t"), list) and isinstance(v.get("v"), list)
 
 
-def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float] | None = None) -> dict | None:
-    """A line chart of ``{"t": [...], "v": [...]}`` with horizontal threshold lines.
+def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float] | None = None,
+               marks: Sequence[tuple[float, str]] = ()) -> dict | None:
+    """A line chart of ``{"t": [...], "v": [...]}`` with horizontal threshold lines and vertical
+    ``marks`` ((time in s, label): shot boundaries).
 
     Nulls break the line. Returns None when there is nothing to draw."""
     pts = [(t, v) for t, v in zip(curve.get("t", []), curve.get("v", [])) if _num(t) is not None]
@@ -129,6 +131,8 @@ def line_chart(curve: dict, duration: float | None, thresholds: dict[str, float]
         "yticks": [{"y": Y(v), "label": fmt(v)} for v in nice_ticks(lo, hi)],
         "xticks": _xticks([(X(t), fmt(t)) for t in nice_ticks(0.0, t_max, 6)], PAD_L, W - PAD_R),
         "vmax": fmt(max(vals)),
+        "marks": [{"x": X(float(t)), "label": f"{label} at {float(t):.2f} s"}
+                  for t, label in marks if _num(t) is not None and 0.0 <= float(t) <= t_max],
     }
 
 

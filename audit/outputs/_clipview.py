@@ -239,19 +239,38 @@ def _curve_thresholds(th: dict, key: str, curve: dict) -> dict:
     return {}
 
 
-def block_charts(block: dict, duration: float) -> list[dict]:
-    """Every curve of a block (top level, or one level down as in ``curves.pan``)."""
+def block_charts(block: dict, duration: float, marks=()) -> list[dict]:
+    """Every curve of a block (top level, or one level down as in ``curves.pan``), with the
+    shot boundaries ``marks`` drawn across it."""
     th = _thresholds(block)
     charts = []
     for key, v in block.items():
         if _charts.is_curve(v):
-            charts.append({"key": key, "chart": _charts.line_chart(v, duration, _curve_thresholds(th, key, v))})
+            charts.append({"key": key, "chart": _charts.line_chart(v, duration, _curve_thresholds(th, key, v), marks)})
         elif isinstance(v, dict):
             for k2, v2 in v.items():
                 if _charts.is_curve(v2):
                     charts.append({"key": f"{key}.{k2}", "chart": _charts.line_chart(
-                        v2, duration, _curve_thresholds(th, k2, v2) if k2 in th else {})})
+                        v2, duration, _curve_thresholds(th, k2, v2) if k2 in th else {}, marks)})
     return charts
+
+
+def shot_marks(shots: Any) -> list[tuple[float, str]]:
+    """(start in s, boundary) of every shot after the first, from ``metrics.shots``."""
+    if not isinstance(shots, list):
+        return []
+    return [(s["start_s"], str(s.get("boundary") or "shot")) for s in shots[1:]
+            if isinstance(s, dict) and _charts._num(s.get("start_s")) is not None]
+
+
+def shots_view(shots: list, duration: float) -> dict:
+    """``metrics.shots`` (a list): one bar a shot on a timeline, the boundaries as rows."""
+    bars = [{"start": s.get("start_s"), "end": s.get("end_s"), "label": f"{i + 1} ({s.get('boundary')})",
+             "cls": "cam"} for i, s in enumerate(shots) if isinstance(s, dict)]
+    rows = [("shots", len(bars))] + [(f"shot {i + 1}", ", ".join(
+        f"{k} {show(v)}" for k, v in s.items() if scalar(v))) for i, s in enumerate(shots[:20]) if isinstance(s, dict)]
+    return {"name": "shots", "checked": True, "rows": rows, "charts": [],
+            "timeline": _charts.timeline([("shots", bars)], duration) if bars else None}
 
 
 def range_timeline(block: dict, duration: float) -> dict | None:
@@ -283,8 +302,12 @@ def metrics_view(metrics: dict, duration: float, codes: list[str] = ()) -> list[
     """One entry per metric block: its scalars, the main curve (with its thresholds) and the
     other curves behind a disclosure, open when the block has a warn/fail finding."""
     out = []
+    marks = shot_marks(metrics.get("shots"))
     for name, block in metrics.items():
         if name == "camera":
+            continue
+        if name == "shots" and isinstance(block, list):
+            out.append(shots_view(block, duration))
             continue
         if not isinstance(block, dict):
             out.append({"name": name, "checked": False})
@@ -293,7 +316,7 @@ def metrics_view(metrics: dict, duration: float, codes: list[str] = ()) -> list[
         rows = kv_rows((k, v) for k, v in block.items() if (scalar(v) or is_empty(v)) and k != "scale")
         if th:
             rows.append(("thresholds", ", ".join(f"{k} {show(v)}" for k, v in th.items())))
-        charts = block_charts(block, duration)
+        charts = block_charts(block, duration, marks)
         timeline = range_timeline(block, duration)
         # a few short values and nothing to draw (e.g. technical with no black, frozen or cut frame): one line
         short = len(rows) <= 6 and all(isinstance(v, str) and len(v) <= 40 for _, v in rows)
