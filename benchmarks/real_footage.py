@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The real-footage table of issues 20 and 21 (run by hand, not part of the test run):
 
-    python benchmarks/realset/build.py --mirror /work/.mirror --out /tmp/realset   # the clean set
+    python benchmarks/realset/build.py --mirror MIRROR --out /tmp/realset   # the clean set
     python benchmarks/realset/make_injected.py --out /tmp/realset                  # the injected sets
     python benchmarks/real_footage.py --root /tmp/realset [--kinds clean,flicker,drift] [--limit N]
 

@@ -80,11 +80,20 @@ def test_schema_accepts_the_next_rounds_optional_fields_and_new_fields(results):
         c["media"]["active_box"] = [0, 12, 320, 156]
         c["metrics"]["shots"] = [{"start_s": 0.0, "end_s": 1.2, "boundary": "start", "flicker": 0.1},
                                  {"start_s": 1.2, "end_s": 2.0, "boundary": "dissolve"}]
-        c["metrics"]["flash"] = {"per_s": 0.0, "worst_window": None, "area": 0.0}
+        c["metrics"]["flash"] = {"max_flashes_per_s": 0.0, "worst_window": None, "area": 0.0}
         c["watermark"] = c["watermark"] or {"present": None, "confidence": None, "coverage": None, "track": []}
         c["watermark"]["mark"] = "sora"
         c["a_new_block"] = {"grows": True}  # blocks grow: a new field is not a breach
     validate_results(_broken(results, add))
+
+
+@pytest.mark.parametrize("flash", [{"worst_window": None}, {"max_flashes_per_s": -1},
+                                   {"max_flashes_per_s": 4, "worst_window": [0.5]}])
+def test_schema_rejects_a_malformed_flash_block(results, flash):
+    def add(d):
+        d["clips"][0]["metrics"]["flash"] = flash
+    with pytest.raises(jsonschema.ValidationError):
+        validate_results(_broken(results, add))
 
 
 def test_the_guard_finds_and_validates_results_under_a_folder(tmp_path, results):

@@ -269,8 +269,11 @@ def shots_view(shots: list, duration: float) -> dict:
              "cls": "cam"} for i, s in enumerate(shots) if isinstance(s, dict)]
     rows = [("shots", len(bars))] + [(f"shot {i + 1}", ", ".join(
         f"{k} {show(v)}" for k, v in s.items() if scalar(v))) for i, s in enumerate(shots[:20]) if isinstance(s, dict)]
-    return {"name": "shots", "checked": True, "rows": rows, "charts": [],
-            "timeline": _charts.timeline([("shots", bars)], duration) if bars else None}
+    # one shot and no boundary: one line, not a table and a one-bar timeline
+    inline = "one shot, no cut, fade or dissolve" if len(bars) == 1 else None
+    return {"name": "shots", "checked": True, "inline": inline, "scale": None, "rows": rows, "charts": [],
+            "more_charts": [], "open": False,
+            "timeline": _charts.timeline([("shots", bars)], duration) if len(bars) > 1 else None}
 
 
 def range_timeline(block: dict, duration: float) -> dict | None:
@@ -311,6 +314,10 @@ def metrics_view(metrics: dict, duration: float, codes: list[str] = ()) -> list[
             continue
         if not isinstance(block, dict):
             out.append({"name": name, "checked": False})
+            continue
+        if name == "flash" and not block.get("transitions") and not block.get("red_transitions"):
+            # the common case: nothing brightened and darkened again over the area limit
+            out.append({"name": name, "checked": True, "inline": "no flashes (WCAG 2.3.1 counts none)"})
             continue
         th = _thresholds(block)
         rows = kv_rows((k, v) for k, v in block.items() if (scalar(v) or is_empty(v)) and k != "scale")

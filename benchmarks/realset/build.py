@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rebuild the real-footage development set (issue 20 item 1) from mirrored git repositories.
 
-    python benchmarks/realset/build.py --mirror /work/.mirror --out /tmp/realset
+    python benchmarks/realset/build.py --mirror MIRROR --out /tmp/realset
 
 reads ``clips.toml`` (beside this file). Each ``[[clip]]`` is either
 
@@ -227,7 +227,8 @@ def boundaries(spec: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    ap.add_argument("--mirror", type=Path, required=True,
+                    help="a folder of bare git clones named <owner>+<name>/repo (the sources of the clips)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/realset"))
     ap.add_argument("--list", type=Path, default=HERE / "clips.toml")
     ap.add_argument("--max-width", type=int, default=1280)
