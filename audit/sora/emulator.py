@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -127,6 +128,8 @@ class Emulator:
                                        "remixes": 0, "deletes": 0, "lists": 0, "webhooks_sent": 0}
         self.fault_hits: dict[str, int] = {}
         self.idempotency: dict[str, str] = {}
+        # a folder of its own unless told where: removed again by stop()
+        self._own_workdir = not self.settings.workdir
         self.workdir = Path(self.settings.workdir or tempfile.mkdtemp(prefix="sora-emulator-"))
         self._render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emu-render")
         self._server: ThreadingHTTPServer | None = None
@@ -158,6 +161,8 @@ class Emulator:
             self._server.shutdown()
             self._server.server_close()
         self._render.shutdown(wait=True, cancel_futures=True)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "Emulator":
         self.start()
