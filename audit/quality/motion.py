@@ -78,30 +78,37 @@ def normalised(gray: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(gray, alpha=40.0 / s, beta=128.0 - m * 40.0 / s)
 
 
-def frame_motion(ctx, frame):
-    """Motion from the previous frame of the clip to ``frame`` (None for the first frame).
+def per_frame(ctx, frame, key: str, make_tracker, step=None):
+    """The answer of a per-clip tracker for ``frame``, computed once whoever asks first.
 
-    Every detector that needs motion calls this for every frame, in order; the first caller
-    computes it (``MotionTracker`` kept in ``ctx.shared``), the others read the cached answer.
-    Detectors in different lanes (threads) may call it: a per-clip lock makes one of them
-    compute each frame, and since every lane goes through the frames in order, the tracker
-    still sees them in order."""
-    m = frame.cache.get("motion", _MISSING)
+    Several detectors call this for every frame, in order; the first caller steps the tracker
+    (``make_tracker()``, kept in ``ctx.shared[key]``; ``step(tracker, frame)``, by default
+    ``tracker.step(frame)``) and caches its answer in ``frame.cache[key]``,
+    the others read it. Detectors in different lanes (threads) may call it: a per-clip lock
+    makes one of them compute each frame, and since every lane goes through the frames in
+    order, the tracker still sees them in order."""
+    m = frame.cache.get(key, _MISSING)
     if m is not _MISSING:
         return m
     # one lock per clip (setdefault is atomic; a Lock is built only until one is stored)
-    lock = ctx.shared.get("motion_lock") or ctx.shared.setdefault("motion_lock", threading.Lock())
+    lock = ctx.shared.get(f"{key}_lock") or ctx.shared.setdefault(f"{key}_lock", threading.Lock())
     with lock:
-        m = frame.cache.get("motion", _MISSING)
+        m = frame.cache.get(key, _MISSING)
         if m is _MISSING:
-            tracker = ctx.shared.get("motion")
+            tracker = ctx.shared.get(key)
             if tracker is None:
-                tracker = ctx.shared["motion"] = MotionTracker()
-            m = frame.cache["motion"] = tracker.step(frame)
+                tracker = ctx.shared[key] = make_tracker()
+            m = frame.cache[key] = step(tracker, frame) if step else tracker.step(frame)
     return m
 
 
 _MISSING = object()
+
+
+def frame_motion(ctx, frame):
+    """Motion from the previous frame of the clip to ``frame`` (None for the first frame), from
+    the clip's one ``MotionTracker`` (see ``per_frame``)."""
+    return per_frame(ctx, frame, "motion", MotionTracker)
 
 
 class MotionTracker:

@@ -23,14 +23,13 @@ without the transitions.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..detectors import Detector, DetectorResult
-from .motion import frame_motion, small_bgr, small_gray
+from .motion import frame_motion, per_frame, small_bgr, small_gray
 from .transitions import adaptive_cuts, blends
 
 SIDE = 160            # content change on a copy of about this long side (PySceneDetect: ~256)
@@ -143,22 +142,10 @@ class ShotTracker:
         return FrameChange(content, diff, frame.t - prev_t, False, cut)
 
 
-_MISSING = object()
-
-
 def _step(ctx, frame) -> FrameChange | None:
-    c = frame.cache.get("shots", _MISSING)
-    if c is not _MISSING:
-        return c
-    lock = ctx.shared.get("shots_lock") or ctx.shared.setdefault("shots_lock", threading.Lock())
-    with lock:
-        c = frame.cache.get("shots", _MISSING)
-        if c is _MISSING:
-            tracker = ctx.shared.get("shot_tracker")
-            if tracker is None:
-                tracker = ctx.shared["shot_tracker"] = ShotTracker(ctx.policy.section("shots"))
-            c = frame.cache["shots"] = tracker.step(frame, frame_motion(ctx, frame))
-    return c
+    """This frame's change, from the clip's one ``ShotTracker`` (computed once per frame)."""
+    return per_frame(ctx, frame, "shot_tracker", lambda: ShotTracker(ctx.policy.section("shots")),
+                     lambda tracker, f: tracker.step(f, frame_motion(ctx, f)))
 
 
 def change(ctx, frame) -> float:
