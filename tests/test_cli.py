@@ -29,6 +29,7 @@ def test_fixtures_run_writes_every_contract_field(tmp_path):
     assert (tmp_path / "rep" / "results.json").is_file()
     names = {c["path"].split("/")[-1] for c in data["clips"]}
     assert {"clean_pan.mp4", "static.mp4", "flicker.mp4", "warp.mp4", "marked.mp4", "corrupt.mp4"} <= names
+    assert {"person_static.mp4", "pool_handheld.mp4", "cut_person_bottles.mp4"} <= names
     for clip in data["clips"]:
         assert CLIP_KEYS <= set(clip), clip["path"]
         assert clip["verdict"] in ("pass", "warn", "fail", "error")
@@ -39,7 +40,10 @@ def test_fixtures_run_writes_every_contract_field(tmp_path):
             assert clip["verdict"] == "error" and clip["media"] is None
         else:
             assert MEDIA_KEYS <= set(clip["media"])
-            assert clip["source"]["prompt"]  # from the sidecar
+            if "/real/" in clip["path"]:  # real camera footage (fixtures/real/): nobody prompted it
+                assert clip["source"] is None
+            else:
+                assert clip["source"]["prompt"]  # from the sidecar
 
 
 def test_bad_inputs_each_get_an_error_and_the_batch_goes_on(tmp_path):
