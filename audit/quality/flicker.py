@@ -28,6 +28,7 @@ import numpy as np
 from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, QUALITY, WARN, Finding
 from .motion import frame_motion, normalised, scale_matrix, small_bgr, small_gray
+from .shots import is_repeat, split
 from .signals import curve, gaussian_lowpass, sigma_for_cutoff, windowed_rms_peak
 
 SIDE = 80           # analysis long side for the photometric residual (flicker is low-frequency)
@@ -57,16 +58,26 @@ class FlickerDetector(Detector):
         self._base = None
         self._ones = None
         self.dense_pairs = 0
+        self.repeats = 0
+        self.vb_prev = None
 
     def feed(self, frame) -> None:
         motion = frame_motion(self.ctx, frame)
+        if self.vb_prev is not None:
+            # VBench's formula (every frame, as VBench reads them), on the colour copies of about
+            # VBENCH_SIDE px, for side-by-side comparison
+            a, b = small_bgr(self.vb_prev, VBENCH_SIDE), small_bgr(frame, VBENCH_SIDE)
+            self.vb_sum += cv2.norm(b, a, cv2.NORM_L1) / b.size
+            self.vb_n += 1
+        self.vb_prev = frame
+        if is_repeat(self.ctx, frame):
+            # a repeated frame is the previous picture again: measuring it would give a zero
+            # change and then a double step, an uneven cadence that reads as oscillation
+            self.repeats += 1
+            return
         prev, self.prev = self.prev, frame
         if prev is None:
             return
-        # VBench's formula, on the colour copies of about VBENCH_SIDE px, for side-by-side comparison.
-        a, b = small_bgr(prev, VBENCH_SIDE), small_bgr(frame, VBENCH_SIDE)
-        self.vb_sum += cv2.norm(b, a, cv2.NORM_L1) / b.size
-        self.vb_n += 1
         self.ts.append(frame.t)
         change = self._pair_change(prev, frame, motion) if motion is not None and motion.ok else None
         self.valid.append(change is not None)
@@ -109,16 +120,32 @@ class FlickerDetector(Detector):
         sel = diff.reshape(-1, 4).take(valid[::2], axis=0).T.copy()
         k = sel.shape[1] // 2
         out[:4] = 100.0 * np.partition(sel, k, axis=1)[:, k] / level
-        # a 3 x 3 grid of regions: mean luma change of each over its valid pixels (one resize of
-        # the stacked [luma change, luma level, valid] planes)
-        vf = mask.astype(np.float32) * (1.0 / 255.0)
+        # a 3 x 3 grid of regions: the median luma change of each over its valid pixels, against
+        # its mean level. A median, not a mean: a hand or an animal moving inside a region (not
+        # fully absorbed by the flow, or with no dense flow at all when the global model explains
+        # most points) changes a minority of its pixels a lot, a flicker changes all of them.
         luma = cv2.transform(cv2.add(b, aligned, dtype=cv2.CV_32F), _HALF_Y)
-        stack = cv2.merge([diff[..., 3] * vf, luma * vf, vf])
-        cells3 = cv2.resize(stack, (GRID, GRID), interpolation=cv2.INTER_AREA)
-        d_cells, l_cells, m_cells = cells3[..., 0], cells3[..., 1], cells3[..., 2]
-        ok = m_cells >= 0.5
-        cells = np.where(ok, 100.0 * d_cells / np.maximum(l_cells, MIN_LEVEL * np.maximum(m_cells, 1e-6)), 0.0)
-        out[4:] = cells.ravel()
+        dy = diff[..., 3]
+        ys = np.linspace(0, h, GRID + 1).astype(int)
+        xs = np.linspace(0, w, GRID + 1).astype(int)
+        m = mask > 0
+        # flat pixels: motion changes a pixel by its gradient times the displacement, a flicker
+        # changes every pixel; the flatter half of each region carries the flicker, not the motion
+        gy = cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
+        grad = cv2.absdiff(cv2.dilate(gy, _KERNEL), cv2.erode(gy, _KERNEL))
+        for r in range(GRID):
+            for c in range(GRID):
+                cm = m[ys[r]:ys[r + 1], xs[c]:xs[c + 1]]
+                k = int(cm.sum())
+                if k < 0.5 * cm.size:
+                    out[4 + r * GRID + c] = 0.0
+                    continue
+                gc = grad[ys[r]:ys[r + 1], xs[c]:xs[c + 1]]
+                cm = cm & (gc <= np.partition(gc[cm], k // 2)[k // 2])
+                k = int(cm.sum())
+                vals = dy[ys[r]:ys[r + 1], xs[c]:xs[c + 1]][cm]
+                lvl = float(luma[ys[r]:ys[r + 1], xs[c]:xs[c + 1]][cm].mean())
+                out[4 + r * GRID + c] = 100.0 * float(np.partition(vals, k // 2)[k // 2]) / max(lvl, MIN_LEVEL)
         return out
 
     def _full(self, h: int, w: int) -> np.ndarray:
@@ -132,36 +159,65 @@ class FlickerDetector(Detector):
         n = len(self.changes)
         vbench = round((255.0 - self.vb_sum / self.vb_n) / 255.0, 5) if self.vb_n else None
         if n < 2:
-            data = {"score": None, "threshold": {"warn": warn, "fail": fail}, "curve": curve([], []),
+            # every frame repeats the one before (a still): nothing oscillates
+            data = {"score": 0.0 if self.repeats else None, "threshold": {"warn": warn, "fail": fail}, "curve": curve([], []),
                     "vbench_temporal_flickering": vbench, "pairs_measured": n}
             return DetectorResult(data)
         fps = self.ctx.media.fps or (n / max(self.ts[-1] - self.ts[0], 1e-6))
         d = np.array(self.changes)                       # pairs x channels, in % per pair
-        traj = np.cumsum(d, axis=0)                      # brightness trajectory, in %
-        slow = gaussian_lowpass(traj, sigma_for_cutoff(float(pol["cutoff_hz"]), fps))
-        fast = traj - slow                               # the oscillating part: flicker
-        window = max(2, int(round(float(pol["window_s"]) * fps)))
-        per_channel = [windowed_rms_peak(fast[:, j], window) for j in range(fast.shape[1])]
-        colour = max(per_channel[:4], key=lambda p: p[0])
-        region = max(per_channel[4:], key=lambda p: p[0])
-        # a flickering region must stand out from the whole frame's; counted at half weight
-        # so a moving object's edges (imperfect flow) do not dominate.
-        score, start = max(colour, (region[0] * 0.5, region[1]), key=lambda p: p[0])
-        per_frame = np.abs(fast[:, :4]).max(axis=1)
         valid = np.array(self.valid)
+        sigma = sigma_for_cutoff(float(pol["cutoff_hz"]), fps)
+        window = max(2, int(round(float(pol["window_s"]) * fps)))
+        shots = self.ctx.shared.get("shots") or []
+        fast = np.full_like(d, np.nan)
+        slow = np.zeros_like(d)
+        # Per shot, transitions left out: a cut is never flicker, a fade is not flicker. Each
+        # piece gets its own brightness trajectory (changes summed), split by a Gaussian
+        # low-pass into slow exposure change and the oscillating part, which is flicker.
+        pieces = [(k, pos) for k, _, pos in split(shots, self.ts, pairs=True) if len(pos) >= 3]
+        for _, pos in pieces:
+            traj = np.cumsum(d[pos], axis=0)
+            low = gaussian_lowpass(traj, sigma)
+            slow[pos] = low
+            fast[pos] = traj - low
+        best = (0.0, 0, 0, "luma")                       # score, piece, start, channel kind
+        per_shot: list[float | None] = [None] * max(1, len(shots))
+        per_channel = np.zeros(fast.shape[1])
+        for p, (k, pos) in enumerate(pieces):
+            peaks = [windowed_rms_peak(fast[pos, j], window) for j in range(fast.shape[1])]
+            per_channel = np.maximum(per_channel, [q[0] for q in peaks])
+            colour = max(peaks[:4], key=lambda q: q[0])
+            region = max(peaks[4:], key=lambda q: q[0])
+            # a flickering region must stand out from the whole frame's; counted at half weight
+            # so a moving object's edges (imperfect flow) do not dominate.
+            sc, st = max(colour, (region[0] * 0.5, region[1]), key=lambda q: q[0])
+            per_shot[k] = round(max(per_shot[k] or 0.0, sc), 4)
+            if sc > best[0]:
+                best = (sc, p, st, "")
+        score = best[0]
+        if pieces:
+            pos = pieces[best[1]][1]
+            start = int(pos[min(best[2], len(pos) - 1)])
+            stop = int(pos[min(best[2] + window, len(pos)) - 1])
+        else:
+            start = stop = 0
+        per_frame = np.abs(fast[:, :4]).max(axis=1)
         per_frame[~valid] = np.nan
-        exposure = float(slow[-1, 3] - slow[0, 3])
+        region_peak = float(per_channel[4:].max()) if len(per_channel) > 4 else 0.0
+        exposure = float(max((slow[pos[-1], 3] - slow[pos[0], 3] for _, pos in pieces), key=abs, default=0.0))
         t0 = self.ts[start]
-        t1 = self.ts[min(start + window, n) - 1]
+        t1 = self.ts[stop]
         data = {
             "score": round(score, 4),
             "threshold": {"warn": warn, "fail": fail},
             "scale": "peak windowed RMS of the motion-compensated brightness/colour oscillation, % of mean level",
             "curve": curve(self.ts, per_frame),
             "vbench_temporal_flickering": vbench,
-            "luma": round(per_channel[3][0], 4),
-            "colour": round(max(p[0] for p in per_channel[:3]), 4),
-            "regional": round(region[0], 4),
+            "luma": round(float(per_channel[3]), 4),
+            "colour": round(float(per_channel[:3].max()), 4),
+            "regional": round(region_peak, 4),
+            "per_shot": per_shot,
+            "repeated_frames_skipped": self.repeats,
             "exposure_change_pct": round(exposure, 3),
             "pairs_measured": int(valid.sum()),
             "pairs_skipped": int((~valid).sum()),

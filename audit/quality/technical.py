@@ -5,22 +5,21 @@
   8-bit levels, on the motion model's 160 px grey copy) for at least ``freeze_min_s``: a repeated frame does not change at
   all, while grain, light and compression keep changing even a static shot a little. When every
   frame is the same picture the clip is reported as a still (info), not as frozen;
-- cut: the global motion model fails between two frames and their colour histograms differ
-  (Bhattacharyya distance above ``cut_distance``): the scene changed at once.
+- cut: a shot boundary (hard cut, fade or dissolve) from ``audit.quality.shots``, the one source
+  of shot boundaries every metric uses;
+- repeated frames (a frame identical to the one before while the picture moves) and dropped
+  frames (gaps in the frame timestamps), also found by ``audit.quality.shots``: an uneven
+  cadence a viewer sees as a stutter.
 """
 
 from __future__ import annotations
 
 import cv2
-import numpy as np
 
 from ..detectors import Detector, DetectorResult
 from ..findings import INFO, QUALITY, WARN, Finding
-from .motion import frame_motion, small_bgr, small_gray
+from .motion import small_gray
 from .signals import ranges_from_mask
-
-SIDE = 128
-
 
 class TechnicalDetector(Detector):
     name = "technical"
@@ -32,16 +31,12 @@ class TechnicalDetector(Detector):
         pol = ctx.policy.section("technical")
         self.black_level = float(pol["black_level"])
         self.freeze_diff = float(pol["freeze_diff"])
-        self.cut_distance = float(pol["cut_distance"])
         self.ts: list[float] = []
         self.black: list[bool] = []
         self.frozen: list[bool] = []
-        self.cuts: list[dict] = []
         self.prev = None
-        self.prev_frame = None
 
     def feed(self, frame) -> None:
-        m = frame_motion(self.ctx, frame)
         gray = small_gray(frame)  # the motion model's small copy: no extra resize
         mean, std = cv2.meanStdDev(gray)
         self.ts.append(frame.t)
@@ -51,13 +46,7 @@ class TechnicalDetector(Detector):
         else:
             diff = cv2.norm(gray, self.prev, cv2.NORM_L1) / gray.size
             self.frozen.append(diff < self.freeze_diff and not self.black[-1])
-            motion_failed = m is not None and (not m.ok or m.inlier_ratio < 0.3)
-            if motion_failed and not (self.black[-1] or self.black[-2]):
-                # colour histograms only for the rare pairs the motion model could not join
-                dist = cv2.compareHist(_hist(self.prev_frame), _hist(frame), cv2.HISTCMP_BHATTACHARYYA)
-                if dist > self.cut_distance:
-                    self.cuts.append({"t": round(frame.t, 3), "distance": round(float(dist), 3)})
-        self.prev, self.prev_frame = gray, frame
+        self.prev = gray
 
     def finish(self) -> DetectorResult:
         pol = self.ctx.policy.section("technical")
@@ -76,14 +65,21 @@ class TechnicalDetector(Detector):
         still = bool(frozen) and sum(b - a for a, b in frozen) >= 0.95 * duration
         if still:
             frozen = []  # every frame the same picture: a still, reported as such below
+        cuts = [{"t": round(s.start_s, 3), "boundary": s.boundary}
+                 | ({"transition": [round(x, 3) for x in s.transition]} if s.transition else {})
+                 for s in (self.ctx.shared.get("shots") or [])[1:]]
+        repeated = _isolated(self.ctx.shared.get("repeated_frames") or [], frozen)
+        dropped = self.ctx.shared.get("dropped_frames") or []
         data = {
             "still": still,
             "black_ranges": black,
             "frozen_ranges": frozen,
-            "cuts": self.cuts,
+            "cuts": cuts,
+            "repeated_frames": repeated,
+            "dropped_frames": dropped,
             "black_s": round(sum(b - a for a, b in black), 3),
             "frozen_s": round(sum(b - a for a, b in frozen), 3),
-            "cut_count": len(self.cuts),
+            "cut_count": len(cuts),
         }
         findings = []
         if black:
@@ -100,18 +96,31 @@ class TechnicalDetector(Detector):
                 QUALITY, INFO, "quality.still",
                 "Every frame shows the same picture (no change at all from frame to frame): a still image "
                 "encoded as video.", {}))
-        if self.cuts:
-            at = ", ".join(f"{c['t']:.2f} s" for c in self.cuts)
+        if cuts:
+            at = ", ".join(f"{c['boundary']} at {c['t']:.2f} s" for c in cuts)
             findings.append(Finding(
                 QUALITY, WARN, "quality.cut",
-                f"Hard cut{'s' if len(self.cuts) > 1 else ''} at {at}: the scene changes at once, "
-                "which an image-to-video clip should not do.", {"cuts": self.cuts}))
+                f"Shot change{'s' if len(cuts) > 1 else ''} ({at}): the scene changes, "
+                "which an image-to-video clip should not do.", {"cuts": cuts}))
+        if repeated:
+            findings.append(Finding(
+                QUALITY, WARN, "quality.repeated_frames",
+                f"{len(repeated)} repeated frame{'s' if len(repeated) > 1 else ''} amid motion (first at "
+                f"{repeated[0]:.2f} s): the same picture shown twice, seen as a stutter.",
+                {"times": repeated[:50], "count": len(repeated)}))
+        if dropped:
+            missing = sum(d["missing"] for d in dropped)
+            findings.append(Finding(
+                QUALITY, WARN, "quality.dropped_frames",
+                f"About {missing} dropped frame{'s' if missing != 1 else ''} in {len(dropped)} gap"
+                f"{'s' if len(dropped) > 1 else ''} of the frame timing (first before {dropped[0]['t']:.2f} s).",
+                {"gaps": dropped[:50], "missing": missing}))
         return DetectorResult(data, tuple(findings))
 
 
-def _hist(frame) -> np.ndarray:
-    h = cv2.calcHist([small_bgr(frame, SIDE)], [0, 1, 2], None, [8, 8, 8], [0, 256] * 3)
-    return cv2.normalize(h, h)
+def _isolated(times: list[float], frozen: list[list[float]]) -> list[float]:
+    """Repeated frames outside reported frozen runs (those are reported as frozen)."""
+    return [t for t in times if not any(a - 1e-6 <= t <= b + 1e-6 for a, b in frozen)]
 
 
 def _fmt(ranges) -> str:
