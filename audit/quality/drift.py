@@ -39,26 +39,44 @@ from .tracks import SIDE, frame_tracks
 GRID = (6, 4)          # cells across, down (swapped for portrait frames)
 MIN_POINTS = 15        # points followed over an interval for it to count
 PX_AT = 1280.0         # scores are px at this width (the injected warps' unit)
+THRESH = 0.7           # px at the tracked copy: RANSAC inlier distance of the camera models
+RICHER = 0.1           # share of the points a richer camera model must explain beyond a simpler one
+RICHER_F = 0.3         # the same for the fundamental matrix (parallax) over the best of those two
+PARALLAX_MIN = 2.0     # px at the tracked copy the median point must move for parallax to be considered
 
 
 def camera_residual(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     """Residual displacement of each point (px, N x 2) after the camera's motion from ``pa`` to
-    ``pb``, the homography fitted (for chaining), and which model explained it ("H" or "F")."""
+    ``pb``, the 3 x 3 camera matrix fitted (for chaining), and the model that explained it:
+    "A" (affine), "H" (homography) or "F" (fundamental matrix).
+
+    The simplest model that explains nearly as many points as a richer one is kept: every
+    degree of freedom a model has to spare also absorbs part of a real deformation (a
+    homography bends to a smooth warp over the few cells that hold the points)."""
     n = len(pa)
-    H, mh = cv2.findHomography(pa, pb, cv2.RANSAC, 0.7, maxIters=300)
-    if H is None:
+    A, ma = cv2.estimateAffine2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=THRESH, maxIters=300)
+    if A is None:
         return None, None, "-"
-    e = pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), H).reshape(-1, 2)
-    F, mf = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, 0.5, 0.99)
+    M = np.vstack([A, [0.0, 0.0, 1.0]])
+    best, inl, model = M, int(ma.sum()), "A"
+    H, mh = cv2.findHomography(pa, pb, cv2.RANSAC, THRESH, maxIters=300)
+    if H is not None and int(mh.sum()) > inl + RICHER * n:
+        best, inl, model = H, int(mh.sum()), "H"
+    moved = float(np.median(np.hypot(*(pb - pa).T)))
+    if moved < PARALLAX_MIN:
+        return pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), best).reshape(-1, 2), best, model
+    F, mf = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, THRESH, 0.99)
     # Parallax: a moving camera over a scene with depth. The fundamental matrix has one more
-    # degree of freedom per point (its depth) so it must explain clearly more to be chosen; a
-    # static or rotating camera (no baseline) leaves it degenerate and the homography stays.
-    if F is not None and F.shape == (3, 3) and mf is not None and int(mf.sum()) > int(mh.sum()) + 0.15 * n:
+    # degree of freedom per point (its depth), so it must explain clearly more to be chosen; a
+    # static camera (no baseline, the median point moved under ``PARALLAX_MIN``) leaves it
+    # degenerate: it would fit movers and deformations alike, so it is not tried.
+    if F is not None and F.shape == (3, 3) and mf is not None and int(mf.sum()) > inl + RICHER_F * n:
         line = np.c_[pa, np.ones(n)] @ F.T
         norm = np.maximum(np.hypot(line[:, 0], line[:, 1]), 1e-9)
         d = (np.c_[pb, np.ones(n)] * line).sum(1) / norm
-        return d[:, None] * (line[:, :2] / norm[:, None]), H, "F"
-    return e, H, "H"
+        return -d[:, None] * (line[:, :2] / norm[:, None]), best, "F"
+    e = pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), best).reshape(-1, 2)
+    return e, best, model
 
 
 def cell_index(p: np.ndarray, w: int, h: int) -> tuple[np.ndarray, int, int]:
@@ -81,7 +99,9 @@ def cell_medians(e: np.ndarray, cells: np.ndarray, n_cells: int, gate: float | N
         if sel.sum() < min_points:
             continue
         m = np.median(e[sel], axis=0)
-        if spread is not None and np.median(np.hypot(*(e[sel] - m).T)) > spread:
+        # agreement relative to the motion: a cell that bends smoothly still moves as one, a
+        # cell of water glints or leaves scatters as much as it moves
+        if spread is not None and np.median(np.hypot(*(e[sel] - m).T)) > spread + 0.5 * float(np.hypot(*m)):
             continue
         out[k] = m
     return out
