@@ -107,15 +107,25 @@ def cell_medians(e: np.ndarray, cells: np.ndarray, n_cells: int, gate: float | N
     return out
 
 
-def persistent_displacement(rates: np.ndarray, durations: np.ndarray, min_share: float = 0.5) -> np.ndarray:
-    """Per cell, the median residual rate (vector) times the total duration: px, NaN for cells
-    measured in fewer than ``min_share`` of the intervals (or fewer than two)."""
+def persistent_displacement(rates: np.ndarray, durations: np.ndarray, min_share: float = 0.5,
+                            z: float = 0.5) -> np.ndarray:
+    """Per cell, how far it moved that no camera explains, in the same direction over the
+    intervals: the median residual rate (a vector) times the total duration, less ``z``
+    standard errors of that median (a lower confidence bound, floored at 0: a cell whose
+    rates scatter from interval to interval, as movers, water and tracking noise do, has not
+    shown a steady drift). px; NaN for cells measured in fewer than ``min_share`` of the
+    intervals (or fewer than two)."""
     support = np.isfinite(rates[..., 0]).sum(axis=0)
     ok = support >= max(2, min_share * len(rates))
     out = np.full(rates.shape[1], np.nan)
     if ok.any():
-        med = np.nanmedian(rates[:, ok], axis=0) * float(durations.sum())
-        out[ok] = np.hypot(med[:, 0], med[:, 1])
+        r = rates[:, ok]
+        med = np.nanmedian(r, axis=0)
+        dev = np.hypot(*(r - med[None]).transpose(2, 0, 1))
+        sigma = 1.4826 * np.nanmedian(dev, axis=0)
+        # the standard error of a median is ~1.25 sigma / sqrt(n)
+        bound = np.hypot(med[:, 0], med[:, 1]) - z * 1.25 * sigma / np.sqrt(support[ok])
+        out[ok] = np.maximum(bound, 0.0) * float(durations.sum())
     return out
 
 
@@ -132,6 +142,7 @@ class DriftDetector(Detector):
         self.keep = float(pol["keep_share"])
         self.gate = float(pol["gate_px"])
         self.spread = float(pol["spread_px"])
+        self.z = float(pol["confidence_z"])
         self.key: dict[int, np.ndarray] = {}       # id -> position at the interval's start
         self.key_t: float | None = None
         self.scale = 1.0                            # px of the tracked copy -> px at 1280 wide
@@ -217,11 +228,11 @@ class DriftDetector(Detector):
             durs = np.array([self.intervals[p][1] for p in pos])
             # the curve: the same measure over the shot so far (it grows when drift does)
             for j in range(3, len(pos) + 1):
-                disp = persistent_displacement(rates[:j], durs[:j])
+                disp = persistent_displacement(rates[:j], durs[:j], z=self.z)
                 ok = np.isfinite(disp)
                 ts.append(self.intervals[pos[j - 1]][0])
                 vs.append(float(np.median(disp[ok])) if ok.sum() >= 4 else float("nan"))
-            disp = persistent_displacement(rates, durs)
+            disp = persistent_displacement(rates, durs, z=self.z)
             ok = np.isfinite(disp)
             if ok.sum() < 4:
                 continue
