@@ -42,7 +42,7 @@ PX_AT = 1280.0         # scores are px at this width (the injected warps' unit)
 THRESH = 0.7           # px at the tracked copy: RANSAC inlier distance of the camera models
 RICHER = 0.1           # share of the points a richer camera model must explain beyond a simpler one
 RICHER_F = 0.3         # the same for the fundamental matrix (parallax) over the best of those two
-PARALLAX_MIN = 2.0     # px at the tracked copy the median point must move for parallax to be considered
+PARALLAX_MIN = 1.0     # px at the tracked copy the median point must move for parallax to be considered
 
 
 def camera_residual(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, str]:
