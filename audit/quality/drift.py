@@ -42,7 +42,7 @@ PX_AT = 1280.0         # scores are px at this width (the injected warps' unit)
 THRESH = 0.7           # px at the tracked copy: RANSAC inlier distance of the camera models
 RICHER = 0.1           # share of the points a richer camera model must explain beyond a simpler one
 RICHER_F = 0.3         # the same for the fundamental matrix (parallax) over the best of those two
-PARALLAX_MIN = 1.0     # px at the tracked copy the median point must move for parallax to be considered
+PARALLAX_MIN = 2.0     # px at the tracked copy the median point must move for parallax to be considered
 
 
 def camera_residual(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, str]:
@@ -240,8 +240,12 @@ class DriftDetector(Detector):
             if k < n_shots:
                 per_shot[k] = {"drift": round(score, 3), "cells": int(ok.sum()), "intervals": len(pos)}
             if best is None or score > best:
-                best, best_at, cells_best = score, (self.intervals[pos[0]][0] - self.intervals[pos[0]][1],
-                                                    self.intervals[pos[-1]][0]), int(ok.sum())
+                # the range: from when the shot's drift first reached the warn level to its end
+                shot_v = np.asarray(vs[len(vs) - (len(pos) - 2):], np.float64)
+                shot_t = ts[len(ts) - (len(pos) - 2):]
+                over = np.flatnonzero(np.nan_to_num(shot_v, nan=-1.0) >= warn)
+                start = shot_t[over[0]] if len(over) else self.intervals[pos[0]][0] - self.intervals[pos[0]][1]
+                best, best_at, cells_best = score, (start, self.intervals[pos[-1]][0]), int(ok.sum())
         models = [iv[3] for iv in self.intervals]
         data = {
             "score": None if best is None else round(best, 4), **base,
