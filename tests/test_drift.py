@@ -43,8 +43,11 @@ def test_growing_warp_gives_growing_score(render_clip):
 
 def test_warp_is_found_under_a_pan(render_clip):
     _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=20, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
-    _, still = _drift(render_clip("p.mp4", seed=32, seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
-    assert d["score"] > 2 * still["score"]
+    assert d["score"] > 1.0
+    # the same pan without the warp (seed 31: seed 32's plain pan is split in two shots, each too
+    # short for a score)
+    _, still = _drift(render_clip("p.mp4", seed=31, seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    assert d["score"] > 3 * still["score"]
 
 
 def test_reference_similarity(render_clip, tmp_path):

@@ -2,22 +2,23 @@
 
 Built on the shared point tracks (``audit.quality.tracks``). The shot is cut into intervals of
 ``[drift] interval_s`` (shorter when the tracked points leave the picture). Over each interval
-the points followed from its start to its end are fitted with the camera's motion: a
-homography (pan, tilt, zoom, roll, a flat or distant scene) or, when it explains clearly more
-points, a fundamental matrix (a moving camera over a scene with depth: parallax obeys the
-epipolar constraint, so only the offset across the epipolar lines is left). What is left over is
-the residual of each point. Points whose residual exceeds ``gate_px`` (an independent mover over
-that interval) are set aside, and the picture is cut into a 6 x 4 grid: a cell's residual is the
-median of its points' when they agree (their spread under ``spread_px``); where they do not
-(water, foliage, a crowd), the cell says nothing for that interval.
+the points followed from its start to its end are fitted with the camera's motion: an affine
+map, a homography when it explains clearly more points, or a fundamental matrix when the camera
+has moved and it explains clearly more again (a moving camera over a scene with depth: parallax
+obeys the epipolar constraint, so only the offset across the epipolar lines is left). What is
+left over is each point's residual. Points whose residual exceeds ``gate_px`` (an independent
+mover over that interval) are set aside, and the picture is cut into a 6 x 4 grid: a cell's
+residual is the median of its points' when they agree (spread under ``spread_px`` plus half
+the cell's motion); where they do not (water, foliage, a crowd), the cell says nothing.
 
 Drift is what persists: per cell, the median residual *rate* over the shot's intervals (px per
-second, a vector), times the shot's duration, is how far that part of the picture moved that
-no camera explains, in the same direction, for most of the shot. A mover crosses a cell for a
-minority of the intervals and a natural motion changes direction: the median leaves them out.
-``score``: over the cells with support, the median of that displacement (px at 1280 px wide),
-largest over the shots. A warp of the whole picture that grows over the clip scores about a
-third of its largest displacement; a sudden deformation that stops is not drift (jitter and
+second, a vector) less ``confidence_z`` standard errors of that median, times the shot's
+duration: how far that part of the picture moved that no camera explains, in the same direction,
+for most of the shot. A mover crosses a cell for a minority of the intervals and natural motion
+changes direction: the median and its error bound leave them out. ``score``: over the cells with
+support, the median of that displacement (px at 1280 px wide), largest over the shots. On tripod
+footage a warp of the whole picture growing to w px over the clip scores 0.2-0.3 w; a
+deformation that comes and goes, or covers under half the picture, scores little (jitter and
 the reference check see other failures).
 
 When the reference image is known (``--reference`` or the request's), ``audit.quality.reference``
@@ -148,11 +149,9 @@ class DriftDetector(Detector):
         self.scale = 1.0                            # px of the tracked copy -> px at 1280 wide
         # per interval: end time, duration, cell residual rates (px at 1280 per s), model
         self.intervals: list[tuple[float, float, np.ndarray, str]] = []
-        self.shot_starts: list[float] = []
         self.H_first_cur = np.eye(3)               # chained camera motion of the first shot
         self.first_shot = True
         self.refcheck = ReferenceCheck(ctx.reference)
-        self.n_cells = GRID[0] * GRID[1]
 
     def feed(self, frame) -> None:
         s = frame_tracks(self.ctx, frame)
@@ -166,7 +165,6 @@ class DriftDetector(Detector):
             else:
                 self.first_shot = False
                 self.refcheck.done = True
-            self.shot_starts.append(s.t)
             self._restart(s)
             return
         alive = np.isin(s.ids, np.fromiter(self.key, np.int64, len(self.key)))
