@@ -87,25 +87,41 @@ def cell_index(p: np.ndarray, w: int, h: int) -> tuple[np.ndarray, int, int]:
     return cy * gx + cx, gx, gy
 
 
+def group_medians(e: np.ndarray, cells: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median vector of ``e`` (N x 2) per cell and the cell's point count, in one sort per
+    component (a per-cell ``np.median`` loop cost ~0.4 ms a frame): (n_cells x 2 with NaN for
+    empty cells, n_cells counts)."""
+    counts = np.bincount(cells, minlength=n_cells)
+    out = np.full((n_cells, 2), np.nan)
+    if len(e) == 0:
+        return out, counts
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    for c in range(2):
+        v = e[np.lexsort((e[:, c], cells)), c]
+        out[has, c] = 0.5 * (v[lo] + v[hi])
+    return out, counts
+
+
 def cell_medians(e: np.ndarray, cells: np.ndarray, n_cells: int, gate: float | None, spread: float | None,
                  min_points: int = 3) -> np.ndarray:
     """Median residual vector per cell (n_cells x 2, NaN where a cell has too few points or
     they disagree). Points over ``gate`` px are left out first."""
-    out = np.full((n_cells, 2), np.nan)
     if gate is not None:
         ok = np.hypot(e[:, 0], e[:, 1]) < gate
         e, cells = e[ok], cells[ok]
-    for k in np.unique(cells):
-        sel = cells == k
-        if sel.sum() < min_points:
-            continue
-        m = np.median(e[sel], axis=0)
+    med, counts = group_medians(e, cells, n_cells)
+    med[counts < min_points] = np.nan
+    if spread is not None and len(e):
         # agreement relative to the motion: a cell that bends smoothly still moves as one, a
         # cell of water glints or leaves scatters as much as it moves
-        if spread is not None and np.median(np.hypot(*(e[sel] - m).T)) > spread + 0.5 * float(np.hypot(*m)):
-            continue
-        out[k] = m
-    return out
+        dev = np.hypot(*(e - med[cells]).T)[:, None].repeat(2, axis=1)
+        mdev, _ = group_medians(dev, cells, n_cells)
+        bad = mdev[:, 0] > spread + 0.5 * np.hypot(med[:, 0], med[:, 1])
+        med[bad] = np.nan
+    return med
 
 
 def persistent_displacement(rates: np.ndarray, durations: np.ndarray, min_share: float = 0.5,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, QUALITY, WARN, Finding
-from .drift import PX_AT, cell_index
+from .drift import PX_AT, cell_index, group_medians
 from .signals import curve
 from .tracks import frame_tracks
 
@@ -71,11 +71,8 @@ class JitterDetector(Detector):
         e = (s.cur - cv2.perspectiveTransform(s.prev.reshape(-1, 1, 2), H).reshape(-1, 2)) * self.scale
         cells, gx, gy = cell_index(s.cur, w, h)
         self.grid = (gx, gy)
-        med = np.full((gx * gy, 2), np.nan)
-        for k in np.unique(cells):
-            sel = cells == k
-            if sel.sum() >= 3:
-                med[k] = np.median(e[sel], axis=0)
+        med, counts = group_medians(e, cells, gx * gy)
+        med[counts < 3] = np.nan
         if self.prev is not None:
             rev = np.sqrt(np.clip(-(med * self.prev).sum(axis=1), 0, None))   # NaN stays NaN
             ok = np.isfinite(rev)
