@@ -1,4 +1,7 @@
-"""Geometric drift: camera moves score near zero, a growing local warp a growing score."""
+"""Geometric drift: camera moves stay under the warn level, a growing local warp scores in order.
+
+Scores are px at 1280 px wide (``[drift]`` in audit/defaults/drift.toml); real footage and its
+injected warps are in tests/test_jitter.py."""
 
 from __future__ import annotations
 
@@ -6,7 +9,10 @@ import cv2
 import pytest
 
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
+from audit.policy import load_policy
 from audit.synth import CameraSegment, ClipSpec, reference_frame
+
+WARN = load_policy().get("drift", "warn")
 
 
 def _drift(path, **opts):
@@ -17,26 +23,31 @@ def _drift(path, **opts):
 @pytest.mark.parametrize("kind, rate", [("pan_left", 0.25), ("zoom_in", 0.25), ("roll", 10.0), ("tilt_down", 0.2)])
 def test_camera_moves_score_near_zero_while_vbench_drops(render_clip, kind, rate):
     r, d = _drift(render_clip(f"{kind}.mp4", seed=31, seconds=2.0, camera=(CameraSegment(kind, 0, 2, rate),)))
-    assert d["score"] < 0.25, d["score"]
+    assert d["score"] < WARN, d["score"]
+    assert not [f for f in r["findings"] if f["code"] == "quality.drift"]
     assert r["metrics"]["flicker"]["score"] < 0.5
     assert r["metrics"]["flicker"]["vbench_temporal_flickering"] < 0.995  # VBench sees the motion
 
 
 def test_growing_warp_gives_growing_score(render_clip):
-    scores = [_drift(render_clip(f"w{a}.mp4", seed=31, seconds=2.0, warp_amp=a))[1]["score"] for a in (0, 4, 8, 14)]
+    # a bulge in the middle third that grows over the clip (px at 320x180)
+    scores = [_drift(render_clip(f"w{a}.mp4", seed=31, seconds=2.0, warp_amp=a))[1]["score"] for a in (0, 4, 8, 20)]
     assert scores == sorted(scores), scores
-    assert scores[0] < 0.05 and scores[-1] > 1.0
-    r, d = _drift(render_clip("w14.mp4", seed=31, seconds=2.0, warp_amp=14))
+    assert scores[0] < 0.1 and scores[-1] >= WARN
+    r, d = _drift(render_clip("w20.mp4", seed=31, seconds=2.0, warp_amp=20))
     v = [x for x in d["curve"]["v"] if x is not None]
-    assert v[-1] > v[len(v) // 2] > v[1]       # it grows over time
-    assert d["growth_per_s"] > 0.3
-    assert d["inlier_ratio_end"] < 0.9
-    assert [f for f in r["findings"] if f["code"] == "quality.drift"][0]["severity"] == "fail"
+    assert v[-1] == max(v)                     # it grows over time
+    assert [f for f in r["findings"] if f["code"] == "quality.drift"]
+    assert d["per_shot"][0]["drift"] == pytest.approx(d["score"], abs=1e-3)
 
 
 def test_warp_is_found_under_a_pan(render_clip):
-    _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=14, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=20, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
     assert d["score"] > 1.0
+    # the same pan without the warp (seed 31: seed 32's plain pan is split in two shots, each too
+    # short for a score)
+    _, still = _drift(render_clip("p.mp4", seed=31, seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    assert d["score"] > 3 * still["score"]
 
 
 def test_reference_similarity(render_clip, tmp_path):
@@ -57,8 +68,8 @@ def test_reference_similarity(render_clip, tmp_path):
 def test_fast_pan_is_still_measured(render_clip):
     # the anchor's points leave the frame between samples: the detector samples more often
     _, d = _drift(render_clip("fast.mp4", seed=34, seconds=1.5, camera=(CameraSegment("pan_right", 0, 2, 1.5),)))
-    assert d["score"] is not None and d["score"] < 0.25
-    assert d["anchors"] >= 2
+    assert d["score"] is not None and d["score"] < WARN
+    assert d["intervals"] >= 4
 
 
 def test_a_reference_that_cannot_be_used_is_a_finding_not_just_a_note(render_clip, tmp_path):

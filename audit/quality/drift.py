@@ -1,284 +1,286 @@
-"""Geometric drift: how much of the picture's change over time no camera move explains.
+"""Geometric drift: structure that slowly changes shape in a way no camera and no mover explains.
 
-Corners of the first frame (the anchor) are tracked through the clip (pyramidal Lucas-Kanade,
-forward-backward checked, ``[drift] sample_hz`` frames per second), and a homography from the
-anchor to each sampled frame is fitted with RANSAC. A camera move on a distant or flat scene
-(pan, tilt, zoom, roll) is a homography, so it leaves nothing; what it cannot explain is
-non-rigid change: hands, objects or buildings that bend and swell as the clip goes on.
+Built on the shared point tracks (``audit.quality.tracks``). The shot is cut into intervals of
+``[drift] interval_s`` (shorter when the tracked points leave the picture). Over each interval
+the points followed from its start to its end are fitted with the camera's motion: an affine
+map, a homography when it explains clearly more points, or a fundamental matrix when the camera
+has moved and it explains clearly more again (a moving camera over a scene with depth: parallax
+obeys the epipolar constraint, so only the offset across the epipolar lines is left). What is
+left over is each point's residual. Points whose residual exceeds ``gate_px`` (an independent
+mover over that interval) are set aside, and the picture is cut into a 6 x 4 grid: a cell's
+residual is the median of its points' when they agree (spread under ``spread_px`` plus half
+the cell's motion); where they do not (water, foliage, a crowd), the cell says nothing.
 
-Per sampled frame: the residual displacement (``[drift] percentile`` of the dense DIS optical
-flow between the homography-warped anchor and the frame, in percent of the frame diagonal) and the share of points the homography still explains
-(inlier ratio: the share of pixels whose residual flow stays under 1 px at 256 px). When too few anchor points survive (they left the frame), the frame in hand
-becomes the new anchor. ``score``: the largest residual over the clip, after a running median of
-three samples (percent of the diagonal); ``growth``: its slope, percent per second.
+Drift is what persists: per cell, the median residual *rate* over the shot's intervals (px per
+second, a vector) less ``confidence_z`` standard errors of that median, times the shot's
+duration: how far that part of the picture moved that no camera explains, in the same direction,
+for most of the shot. A mover crosses a cell for a minority of the intervals and natural motion
+changes direction: the median and its error bound leave them out. ``score``: over the cells with
+support, the median of that displacement (px at 1280 px wide), largest over the shots. On tripod
+footage a warp of the whole picture growing to w px over the clip scores 0.2-0.3 w; a
+deformation that comes and goes, or covers under half the picture, scores little (jitter and
+the reference check see other failures).
 
-When the reference image is known (``--reference`` or the request's), it is aligned on the
-first frame, and the structural similarity (scikit-image SSIM) of each sampled frame, warped
-back onto the reference, is reported: a clip that drifts away from its reference loses it.
+When the reference image is known (``--reference`` or the request's), ``audit.quality.reference``
+measures how far the first shot starts from and holds it (SSIM after alignment).
 """
 
 from __future__ import annotations
-
-import math
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..detectors import Detector, DetectorResult
-from ..findings import FAIL, INFO, QUALITY, WARN, Finding
-from .motion import normalised, small_gray
+from ..findings import FAIL, QUALITY, WARN, Finding
+from .motion import small_gray
+from .reference import ReferenceCheck
 from .signals import curve
+from .tracks import SIDE, frame_tracks
 
-SIDE = 256
-_FEATURES = dict(maxCorners=150, qualityLevel=0.01, minDistance=7, blockSize=5)
-_LK = dict(winSize=(11, 11), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03))
-SSIM_EVERY_S = 0.5
+GRID = (6, 4)          # cells across, down (swapped for portrait frames)
+MIN_POINTS = 15        # points followed over an interval for it to count
+PX_AT = 1280.0         # scores are px at this width (the injected warps' unit)
+THRESH = 0.7           # px at the tracked copy: RANSAC inlier distance of the camera models
+RICHER = 0.1           # share of the points a richer camera model must explain beyond a simpler one
+RICHER_F = 0.3         # the same for the fundamental matrix (parallax) over the best of those two
+PARALLAX_MIN = 2.0     # px at the tracked copy the median point must move for parallax to be considered
+
+
+def camera_residual(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """Residual displacement of each point (px, N x 2) after the camera's motion from ``pa`` to
+    ``pb``, the 3 x 3 camera matrix fitted (for chaining), and the model that explained it:
+    "A" (affine), "H" (homography) or "F" (fundamental matrix).
+
+    The simplest model that explains nearly as many points as a richer one is kept: every
+    degree of freedom a model has to spare also absorbs part of a real deformation (a
+    homography bends to a smooth warp over the few cells that hold the points)."""
+    n = len(pa)
+    A, ma = cv2.estimateAffine2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=THRESH, maxIters=300)
+    if A is None:
+        return None, None, "-"
+    M = np.vstack([A, [0.0, 0.0, 1.0]])
+    best, inl, model = M, int(ma.sum()), "A"
+    H, mh = cv2.findHomography(pa, pb, cv2.RANSAC, THRESH, maxIters=300)
+    if H is not None and int(mh.sum()) > inl + RICHER * n:
+        best, inl, model = H, int(mh.sum()), "H"
+    moved = float(np.median(np.hypot(*(pb - pa).T)))
+    if moved < PARALLAX_MIN:
+        return pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), best).reshape(-1, 2), best, model
+    F, mf = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, THRESH, 0.99)
+    # Parallax: a moving camera over a scene with depth. The fundamental matrix has one more
+    # degree of freedom per point (its depth), so it must explain clearly more to be chosen; a
+    # static camera (no baseline, the median point moved under ``PARALLAX_MIN``) leaves it
+    # degenerate: it would fit movers and deformations alike, so it is not tried.
+    if F is not None and F.shape == (3, 3) and mf is not None and int(mf.sum()) > inl + RICHER_F * n:
+        line = np.c_[pa, np.ones(n)] @ F.T
+        norm = np.maximum(np.hypot(line[:, 0], line[:, 1]), 1e-9)
+        d = (np.c_[pb, np.ones(n)] * line).sum(1) / norm
+        return -d[:, None] * (line[:, :2] / norm[:, None]), best, "F"
+    e = pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), best).reshape(-1, 2)
+    return e, best, model
+
+
+def cell_index(p: np.ndarray, w: int, h: int) -> tuple[np.ndarray, int, int]:
+    gx, gy = GRID if w >= h else GRID[::-1]
+    cx = np.clip((p[:, 0] * gx / w).astype(int), 0, gx - 1)
+    cy = np.clip((p[:, 1] * gy / h).astype(int), 0, gy - 1)
+    return cy * gx + cx, gx, gy
+
+
+def group_medians(e: np.ndarray, cells: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median vector of ``e`` (N x 2) per cell and the cell's point count, in one sort per
+    component (a per-cell ``np.median`` loop cost ~0.4 ms a frame): (n_cells x 2 with NaN for
+    empty cells, n_cells counts)."""
+    counts = np.bincount(cells, minlength=n_cells)
+    out = np.full((n_cells, 2), np.nan)
+    if len(e) == 0:
+        return out, counts
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    for c in range(2):
+        v = e[np.lexsort((e[:, c], cells)), c]
+        out[has, c] = 0.5 * (v[lo] + v[hi])
+    return out, counts
+
+
+def cell_medians(e: np.ndarray, cells: np.ndarray, n_cells: int, gate: float | None, spread: float | None,
+                 min_points: int = 3) -> np.ndarray:
+    """Median residual vector per cell (n_cells x 2, NaN where a cell has too few points or
+    they disagree). Points over ``gate`` px are left out first."""
+    if gate is not None:
+        ok = np.hypot(e[:, 0], e[:, 1]) < gate
+        e, cells = e[ok], cells[ok]
+    med, counts = group_medians(e, cells, n_cells)
+    med[counts < min_points] = np.nan
+    if spread is not None and len(e):
+        # agreement relative to the motion: a cell that bends smoothly still moves as one, a
+        # cell of water glints or leaves scatters as much as it moves
+        dev = np.hypot(*(e - med[cells]).T)[:, None].repeat(2, axis=1)
+        mdev, _ = group_medians(dev, cells, n_cells)
+        bad = mdev[:, 0] > spread + 0.5 * np.hypot(med[:, 0], med[:, 1])
+        med[bad] = np.nan
+    return med
+
+
+def persistent_displacement(rates: np.ndarray, durations: np.ndarray, min_share: float = 0.5,
+                            z: float = 0.5) -> np.ndarray:
+    """Per cell, how far it moved that no camera explains, in the same direction over the
+    intervals: the median residual rate (a vector) times the total duration, less ``z``
+    standard errors of that median (a lower confidence bound, floored at 0: a cell whose
+    rates scatter from interval to interval, as movers, water and tracking noise do, has not
+    shown a steady drift). px; NaN for cells measured in fewer than ``min_share`` of the
+    intervals (or fewer than two)."""
+    support = np.isfinite(rates[..., 0]).sum(axis=0)
+    ok = support >= max(2, min_share * len(rates))
+    out = np.full(rates.shape[1], np.nan)
+    if ok.any():
+        r = rates[:, ok]
+        med = np.nanmedian(r, axis=0)
+        dev = np.hypot(*(r - med[None]).transpose(2, 0, 1))
+        sigma = 1.4826 * np.nanmedian(dev, axis=0)
+        # the standard error of a median is ~1.25 sigma / sqrt(n)
+        bound = np.hypot(med[:, 0], med[:, 1]) - z * 1.25 * sigma / np.sqrt(support[ok])
+        out[ok] = np.maximum(bound, 0.0) * float(durations.sum())
+    return out
 
 
 class DriftDetector(Detector):
     name = "drift"
     slot = "metrics"
     order = 30
-    lane = "drift"     # its own thread: shares no per-frame work with the motion detectors
+    lane = "drift"     # its own thread (from 3 cores): with jitter, shares the point tracks
 
     def __init__(self, ctx):
         super().__init__(ctx)
         pol = ctx.policy.section("drift")
-        self.step_s = 1.0 / float(pol["sample_hz"])
-        self.pct = float(pol["percentile"])
-        self.next_t: float | None = None
-        self.cur_step = self.step_s   # shortened while the camera moves too fast to track
-        self.img: np.ndarray | None = None      # last sampled image
-        self.anchor_pts: np.ndarray | None = None
-        self.pts: np.ndarray | None = None
-        self.anchor_n = 0
-        self.H_first_anchor = np.eye(3)          # first frame -> current anchor
-        self.anchors = 0
-        self.diag = 1.0
-        self.ts: list[float] = []
-        self.resid: list[float] = []
-        self.inliers: list[float] = []
-        self.ssim_ts: list[float] = []
-        self.ssim: list[float] = []
-        self.next_ssim = 0.0
-        self.ref = None
-        self.H_ref_first: np.ndarray | None = None
-        self.ref_note: str | None = None
-        self.ref_problem: str | None = None     # unreadable | featureless | unaligned
-        self.anchor_img: np.ndarray | None = None
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        # 2 variational refinement passes instead of the preset's 5: a third less time, the
-        # 8 px cell averages move by ~0.003 px against the preset (and ~0.03 px against MEDIUM)
-        self._dis.setVariationalRefinementIterations(2)
-
-    # -- reference ---------------------------------------------------------------------------
-    def _load_reference(self, first: np.ndarray) -> None:
-        path = self.ctx.reference
-        if not path:
-            return
-        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if img is None:
-            self.ref_note = f"{path}: reference image unreadable"
-            self.ref_problem = "unreadable"
-            return
-        h, w = first.shape
-        ref = normalised(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA))
-        self.ref = ref
-        # Align the reference on the first frame (the clip starts from it: small motion).
-        p = cv2.goodFeaturesToTrack(ref, mask=None, **_FEATURES)
-        if p is None or len(p) < 12:
-            self.ref_note = "reference has too few features to align"
-            self.ref_problem = "featureless"
-            return
-        q, st, _ = cv2.calcOpticalFlowPyrLK(ref, first, p, None, **_LK)
-        ok = st.ravel() == 1
-        if ok.sum() >= 12:
-            H, _ = cv2.findHomography(p[ok], q[ok], cv2.RANSAC, 2.0)
-            self.H_ref_first = H
-        if self.H_ref_first is None:
-            self.ref_note = "could not align the reference image on the first frame"
-            self.ref_problem = "unaligned"
-
-    def _ssim(self, t: float, img: np.ndarray, H_first_cur: np.ndarray) -> None:
-        from skimage.metrics import structural_similarity
-
-        H = H_first_cur @ self.H_ref_first          # reference -> current frame
-        h, w = img.shape
-        back = cv2.warpPerspective(img, np.linalg.inv(H), (w, h), flags=cv2.INTER_LINEAR)
-        mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), np.linalg.inv(H), (w, h)) > 0
-        mask = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-        if mask.mean() < 0.3:
-            return
-        _, full = structural_similarity(self.ref, back, data_range=255, full=True, win_size=7)
-        self.ssim_ts.append(t)
-        self.ssim.append(float(full[mask].mean()))
-
-    # -- tracking ----------------------------------------------------------------------------
-    def _anchor(self, img: np.ndarray) -> None:
-        p = cv2.goodFeaturesToTrack(img, mask=None, **_FEATURES)
-        self.anchor_pts = p.reshape(-1, 2) if p is not None else np.zeros((0, 2), np.float32)
-        self.pts = self.anchor_pts.copy()
-        self.anchor_n = len(self.anchor_pts)
-        self.anchor_img = img
-        self.anchors += 1
+        self.interval_s = float(pol["interval_s"])
+        self.keep = float(pol["keep_share"])
+        self.gate = float(pol["gate_px"])
+        self.spread = float(pol["spread_px"])
+        self.z = float(pol["confidence_z"])
+        self.key: dict[int, np.ndarray] = {}       # id -> position at the interval's start
+        self.key_t: float | None = None
+        self.scale = 1.0                            # px of the tracked copy -> px at 1280 wide
+        # per interval: end time, duration, cell residual rates (px at 1280 per s), model
+        self.intervals: list[tuple[float, float, np.ndarray, str]] = []
+        self.H_first_cur = np.eye(3)               # chained camera motion of the first shot
+        self.first_shot = True
+        self.refcheck = ReferenceCheck(ctx.reference)
 
     def feed(self, frame) -> None:
-        if self.next_t is not None and frame.t + 1e-6 < self.next_t:
+        s = frame_tracks(self.ctx, frame)
+        if s is None:
             return
-        step = self.cur_step
-        self.next_t = frame.t + step * 0.999 if self.next_t is None else max(self.next_t + step, frame.t)
-        img = normalised(small_gray(frame, SIDE))
-        if self.img is None:
-            h, w = img.shape
-            self.diag = math.hypot(w, h)
-            self._anchor(img)
-            self._load_reference(img)
-            self.img = img
-            self.ts.append(frame.t)
-            self.resid.append(0.0)
-            self.inliers.append(1.0)
-            if self.ref is not None and self.H_ref_first is not None:
-                self._ssim(frame.t, img, np.eye(3))
-                self.next_ssim = frame.t + SSIM_EVERY_S
+        w, h = s.size
+        if self.key_t is None or s.cut:
+            if self.key_t is None:
+                self.scale = PX_AT / w
+                self.refcheck.start(small_gray(frame, SIDE), s.t)
+            else:
+                self.first_shot = False
+                self.refcheck.done = True
+            self._restart(s)
             return
-        prev, self.img = self.img, img
-        if len(self.pts) >= 8:
-            p1, st, _ = cv2.calcOpticalFlowPyrLK(prev, img, self.pts.reshape(-1, 1, 2), None, **_LK)
-            p0b, st2, _ = cv2.calcOpticalFlowPyrLK(img, prev, p1, None, **_LK)
-            fb = np.linalg.norm(p0b.reshape(-1, 2) - self.pts, axis=1)
-            h, w = img.shape
-            q = p1.reshape(-1, 2)
-            keep = (st.ravel() == 1) & (st2.ravel() == 1) & (fb < 0.7) & \
-                   (q[:, 0] >= 0) & (q[:, 0] < w) & (q[:, 1] >= 0) & (q[:, 1] < h)
-            self.anchor_pts, self.pts = self.anchor_pts[keep], q[keep]
-        if len(self.pts) < max(20, 0.4 * self.anchor_n):
-            # The anchor's points left the frame (a long pan) or were lost: start again here,
-            # chaining the homography so the reference stays aligned.
-            H = self._fit()
-            if H is not None:
-                self.H_first_anchor = H @ self.H_first_anchor
-            self._anchor(img)
-            # points leave faster than we sample: sample more often until tracking holds
-            self.cur_step = self.cur_step / 3
-            self.next_t = frame.t + self.cur_step
-            return
-        if len(self.pts) >= 0.8 * self.anchor_n:
-            self.cur_step = min(self.step_s, self.cur_step * 2)
-        H = self._fit()
-        if H is None:
-            return
-        # Dense residual: the anchor warped by the homography against the frame in hand. Sparse
-        # points alone would overstate it (corners on curved edges slide along them as a zoom
-        # or roll goes on); the dense flow measures what is actually left.
-        h, w = img.shape
-        warped = cv2.warpPerspective(self.anchor_img, H, (w, h), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), H, (w, h), flags=cv2.INTER_NEAREST)
-        # keep away from where the anchor ends: flow there sees new content, not warp
-        mask = cv2.erode(mask, np.ones((15, 15), np.uint8)) > 0
-        if mask.mean() < 0.25:
-            return
-        # averaged over 8 x 8 px cells: a warp is spatially smooth, flow noise on fine texture
-        # is not (and the residual is measured on a grid of that pitch anyway)
-        flow = self._dis.calc(img, warped, None)
-        gh, gw = h // 8, w // 8
-        cells = cv2.resize(flow[: gh * 8, : gw * 8], (gw, gh), interpolation=cv2.INTER_AREA)
-        # What a homography of the dense field itself cannot explain (corrects the sparse fit).
-        ys, xs = np.nonzero(mask[4: gh * 8: 8, 4: gw * 8: 8])
-        src = np.stack([xs * 8 + 3.5, ys * 8 + 3.5], axis=1).astype(np.float32)
-        dst = src + cells[ys, xs]
-        if len(src) < 20:
-            return
-        # fitted on every other grid point (a quarter of them: the same model, 4x cheaper),
-        # measured on all of them
-        Hc, _ = cv2.findHomography(src[::4], dst[::4], cv2.RANSAC, 1.0, maxIters=300)
-        if Hc is None:
-            return
-        mag = np.linalg.norm(dst - cv2.perspectiveTransform(src.reshape(-1, 1, 2), Hc).reshape(-1, 2), axis=1)
-        self.ts.append(frame.t)
-        self.resid.append(100.0 * float(np.percentile(mag, self.pct)) / self.diag)
-        self.inliers.append(float((mag < 1.0).mean()))
-        if self.H_ref_first is not None and frame.t >= self.next_ssim:
-            self._ssim(frame.t, img, H @ self.H_first_anchor)
-            self.next_ssim = frame.t + SSIM_EVERY_S
+        alive = np.isin(s.ids, np.fromiter(self.key, np.int64, len(self.key)))
+        close = s.t - self.key_t >= self.interval_s - 1e-6 or alive.sum() < self.keep * max(len(self.key), 1)
+        if not close:
+            return   # points found during an interval are followed from the next one
+        if alive.sum() >= MIN_POINTS:
+            pa = np.array([self.key[int(i)] for i in s.ids[alive]], np.float64)
+            pb = s.cur[alive].astype(np.float64)
+            e, H, model = camera_residual(pa, pb)
+            dt = max(s.t - self.key_t, 1e-3)
+            if e is not None:
+                cells, gx, gy = cell_index(pb, w, h)
+                med = cell_medians(e * self.scale, cells, gx * gy, self.gate, self.spread)
+                self.intervals.append((s.t, dt, med / dt, model))
+                if self.first_shot and H is not None:
+                    self.H_first_cur = H @ self.H_first_cur
+                    if self.refcheck.due(s.t):
+                        self.refcheck.measure(s.t, small_gray(frame, SIDE), self.H_first_cur)
+        self._restart(s)
 
-    def _fit(self) -> np.ndarray | None:
-        if len(self.pts) < 8:
-            return None
-        H, _ = cv2.findHomography(self.anchor_pts, self.pts, cv2.RANSAC, 2.0, maxIters=300)
-        return H
+    def _restart(self, s) -> None:
+        self.key = {int(i): p for i, p in zip(s.ids, s.cur)}
+        self.key.update({int(i): p for i, p in zip(s.new_ids, s.new_pts)})
+        self.key_t = s.t
+
+    # -- after the pass ------------------------------------------------------------------------
+    def _pieces(self) -> list[tuple[int, list[int]]]:
+        """Interval positions grouped by shot (``ctx.shared["shots"]``; intervals reaching into
+        a transition or across a boundary are left out)."""
+        from .shots import split
+
+        ts = [iv[0] for iv in self.intervals]
+        starts = [iv[0] - iv[1] for iv in self.intervals]
+        shots = self.ctx.shared.get("shots") or []
+        groups: dict[int, list[int]] = {}
+        for k, shot, pos in split(shots, ts):
+            for p in pos:
+                if shot is None or (starts[p] >= shot.start_s - 1e-6 and
+                                    not any(a < ts[p] and b > starts[p] for a, b in shot.excluded)):
+                    groups.setdefault(k, []).append(int(p))
+        return sorted(groups.items())
 
     def finish(self) -> DetectorResult:
         pol = self.ctx.policy.section("drift")
         warn, fail = float(pol["warn"]), float(pol["fail"])
         base = {"threshold": {"warn": warn, "fail": fail},
-                "scale": f"p{self.pct:g} residual displacement after a homography, % of the frame diagonal"}
-        if len(self.resid) < 2:
-            return DetectorResult({"score": None, **base, "curve": curve([], [])}, self._reference_findings())
-        r = np.array(self.resid)
-        # running median of three samples: one bad flow field must not make a clip "drift"
-        pad = np.pad(r, 1, mode="edge")
-        sm = np.median(np.stack([pad[:-2], pad[1:-1], pad[2:]]), axis=0)
-        score = float(sm.max())
-        ts = np.array(self.ts)
-        growth = float(np.polyfit(ts, r, 1)[0]) if len(ts) >= 3 and ts[-1] > ts[0] else 0.0
-        inl = np.array(self.inliers)
+                "scale": "median over the picture of the displacement no camera move explains that persists "
+                         "over the shot, px at 1280 px wide"}
+        ref = self.refcheck.block()
+        n_shots = max(1, len(self.ctx.shared.get("shots") or []))
+        per_shot: list = [None] * n_shots
+        ts, vs = [], []
+        best, best_at, cells_best = None, None, None
+        for k, pos in self._pieces():
+            if len(pos) < 3:
+                continue
+            rates = np.stack([self.intervals[p][2] for p in pos])
+            durs = np.array([self.intervals[p][1] for p in pos])
+            # the curve: the same measure over the shot so far (it grows when drift does)
+            for j in range(3, len(pos) + 1):
+                disp = persistent_displacement(rates[:j], durs[:j], z=self.z)
+                ok = np.isfinite(disp)
+                ts.append(self.intervals[pos[j - 1]][0])
+                vs.append(float(np.median(disp[ok])) if ok.sum() >= 4 else float("nan"))
+            disp = persistent_displacement(rates, durs, z=self.z)
+            ok = np.isfinite(disp)
+            if ok.sum() < 4:
+                continue
+            score = float(np.median(disp[ok]))
+            if k < n_shots:
+                per_shot[k] = {"drift": round(score, 3), "cells": int(ok.sum()), "intervals": len(pos)}
+            if best is None or score > best:
+                # the range: from when the shot's drift first reached the warn level to its end
+                shot_v = np.asarray(vs[len(vs) - (len(pos) - 2):], np.float64)
+                shot_t = ts[len(ts) - (len(pos) - 2):]
+                over = np.flatnonzero(np.nan_to_num(shot_v, nan=-1.0) >= warn)
+                start = shot_t[over[0]] if len(over) else self.intervals[pos[0]][0] - self.intervals[pos[0]][1]
+                best, best_at, cells_best = score, (start, self.intervals[pos[-1]][0]), int(ok.sum())
+        models = [iv[3] for iv in self.intervals]
         data = {
-            "score": round(score, 4),
-            **base,
-            "curve": curve(self.ts, r),
-            "growth_per_s": round(growth, 4),
-            "inlier_ratio": curve(self.ts, inl, 3),
-            "inlier_ratio_end": round(float(inl[-3:].mean()), 3),
-            "inlier_decay": round(float(inl[:3].mean() - inl[-3:].mean()), 3),
-            "anchors": self.anchors,
-            "ssim_reference": curve(self.ssim_ts, self.ssim) if self.ssim else None,
-            "ssim_reference_start": round(self.ssim[0], 4) if self.ssim else None,
-            "ssim_reference_end": round(self.ssim[-1], 4) if self.ssim else None,
-            "reference_used": self.ssim_ts != [],  # the path itself is in the clip's source
+            "score": None if best is None else round(best, 4), **base,
+            "curve": curve(ts, vs),
+            "intervals": len(self.intervals),
+            "parallax_share": round(models.count("F") / len(models), 3) if models else 0.0,
+            "cells": cells_best,
+            "per_shot": per_shot,
+            **ref,
         }
-        if self.ref_note:
-            data["reference_note"] = self.ref_note
         findings = []
-        if score >= warn:
-            i = int(np.argmax(sm))
+        if best is not None and best >= warn:
             findings.append(Finding(
-                QUALITY, FAIL if score >= fail else WARN, "quality.drift",
-                f"Geometric drift {score:.2f} (% of the frame diagonal; warn {warn:g}, fail {fail:g}) at "
-                f"{self.ts[i]:.2f} s: shapes bend or swell in a way no camera move explains.",
-                {"score": round(score, 4), "at_s": round(self.ts[i], 3), "growth_per_s": round(growth, 4)},
+                QUALITY, FAIL if best >= fail else WARN, "quality.drift",
+                f"Geometric drift {best:.1f} px (at 1280 px wide; warn {warn:g}, fail {fail:g}) from "
+                f"{best_at[0]:.2f} to {best_at[1]:.2f} s: the picture keeps bending the same way, which no camera "
+                "move or moving subject explains.",
+                {"score": round(best, 4), "range": [round(best_at[0], 3), round(best_at[1], 3)]},
             ))
-        min_ssim = float(pol["min_reference_ssim"])
-        if self.ssim and self.ssim[0] < min_ssim:
-            findings.append(Finding(
-                QUALITY, WARN, "quality.reference_mismatch",
-                f"The clip does not start from its reference image {Path(str(self.ctx.reference)).name} "
-                f"(SSIM {self.ssim[0]:.2f} after alignment, expected at least {min_ssim:g}).",
-                {"ssim": round(self.ssim[0], 4), "reference": str(self.ctx.reference)},
-            ))
-        return DetectorResult(data, tuple(findings) + self._reference_findings())
-
-    def _reference_findings(self) -> tuple[Finding, ...]:
-        """A reference that was named but could not be used is said, not just noted."""
-        ref = str(self.ctx.reference)
-        if self.ref_problem == "unreadable":
-            return (Finding(
-                QUALITY, WARN, "quality.reference_unreadable",
-                f"{ref}: the reference image cannot be read (missing, or not an image OpenCV decodes), so the "
-                "clip was not compared with it. Fix the path (--reference, or `reference` in the request).",
-                {"reference": ref}),)
-        if self.ref_problem == "unaligned":
-            return (Finding(
-                QUALITY, WARN, "quality.reference_mismatch",
-                f"The clip does not start from its reference image {Path(ref).name}: its first frame could not "
-                "be aligned on it (too few matching features).", {"ssim": None, "reference": ref}),)
-        if self.ref_problem == "featureless":
-            return (Finding(
-                QUALITY, INFO, "quality.reference_unusable",
-                f"{Path(ref).name}: the reference image has too few features to align the clip on it; the "
-                "clip was not compared with it.", {"reference": ref}),)
-        return ()
+        findings += list(self.refcheck.findings(float(pol["min_reference_ssim"])))
+        return DetectorResult(data, tuple(findings))
 
 
 DETECTORS = [DriftDetector]

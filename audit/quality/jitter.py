@@ -1,0 +1,138 @@
+"""Jitter: geometry that conflicts between frames, jumping back and forth while the camera and
+the rest of the picture move smoothly.
+
+Built on the shared point tracks (``audit.quality.tracks``), at ``[drift] track_hz``. For each
+tracked step the camera's motion (a homography with RANSAC) is taken out of every point's
+displacement; hand-held shake is a camera motion and leaves nothing. The residuals are pooled in
+a 6 x 4 grid (the median vector of a cell's points: water glints and leaves moving every which
+way cancel, a region that moves as one does not). A region that jumps back and forth reverses its
+residual from one step to the next: the *reversal* of a cell is sqrt(max(0, -r_t . r_t-1)), px
+at 1280 px wide: the size of a back-and-forth step, zero for a smooth motion in one direction
+(a walking person, a turning head) and small for noise.
+
+Per step the ``[jitter] cell_percentile`` of the cells' reversals; ``score``: the
+``[jitter] percentile`` of that over the shot's steps (a few bad frames are not jitter, a
+shot-long conflict is), largest over the shots. The finding gives the time range of the steps
+over the warn level and the region of the cells that reversed most there, in displayed pixels.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..detectors import Detector, DetectorResult
+from ..findings import FAIL, QUALITY, WARN, Finding
+from .drift import PX_AT, cell_index, group_medians
+from .signals import curve
+from .tracks import frame_tracks
+
+MIN_POINTS = 12
+MIN_CELLS = 4
+
+
+class JitterDetector(Detector):
+    name = "jitter"
+    slot = "metrics"
+    order = 31
+    lane = "drift"     # the same thread as drift: they share the point tracks
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        pol = ctx.policy.section("jitter")
+        self.cell_pct = float(pol["cell_percentile"])
+        self.pct = float(pol["percentile"])
+        self.prev: np.ndarray | None = None      # previous step's cell residuals
+        self.ts: list[float] = []
+        self.vs: list[float] = []
+        self.cells: list[np.ndarray] = []        # per step: each cell's reversal (NaN: unmeasured)
+        self.size = (1, 1)
+        self.scale = 1.0
+        self.grid = (1, 1)
+        self.display_scale = 1.0
+
+    def feed(self, frame) -> None:
+        s = frame_tracks(self.ctx, frame)
+        if s is None:
+            return
+        if s.cut:
+            self.prev = None
+            return
+        w, h = s.size
+        self.size, self.scale = (w, h), PX_AT / w
+        self.display_scale = frame.width * frame.scale / w
+        if len(s.ids) < MIN_POINTS:
+            self.prev = None
+            return
+        H, _ = cv2.findHomography(s.prev, s.cur, cv2.RANSAC, 0.7, maxIters=200)
+        if H is None:
+            self.prev = None
+            return
+        e = (s.cur - cv2.perspectiveTransform(s.prev.reshape(-1, 1, 2), H).reshape(-1, 2)) * self.scale
+        cells, gx, gy = cell_index(s.cur, w, h)
+        self.grid = (gx, gy)
+        med, counts = group_medians(e, cells, gx * gy)
+        med[counts < 3] = np.nan
+        if self.prev is not None:
+            rev = np.sqrt(np.clip(-(med * self.prev).sum(axis=1), 0, None))   # NaN stays NaN
+            ok = np.isfinite(rev)
+            if ok.sum() >= MIN_CELLS:
+                self.ts.append(s.t)
+                self.vs.append(float(np.percentile(rev[ok], self.cell_pct)))
+                self.cells.append(rev.astype(np.float32))
+        self.prev = med
+
+    def _region(self, steps: np.ndarray) -> list[int]:
+        """[x, y, w, h] in displayed pixels of the cells that reversed most over ``steps``."""
+        gx, gy = self.grid
+        tot = np.nansum(np.stack([self.cells[i] for i in steps]), axis=0)
+        if tot.max() <= 0:
+            return [0, 0, 0, 0]
+        hot = np.flatnonzero(tot >= 0.5 * tot.max())
+        xs, ys = hot % gx, hot // gx
+        cw, ch = self.size[0] / gx, self.size[1] / gy
+        f = self.display_scale
+        return [int(xs.min() * cw * f), int(ys.min() * ch * f),
+                int((xs.max() - xs.min() + 1) * cw * f), int((ys.max() - ys.min() + 1) * ch * f)]
+
+    def finish(self) -> DetectorResult:
+        from .shots import split
+
+        pol = self.ctx.policy.section("jitter")
+        warn, fail = float(pol["warn"]), float(pol["fail"])
+        base = {"threshold": {"warn": warn, "fail": fail},
+                "scale": f"p{self.pct:g} over the shot's steps of the back-and-forth motion of picture regions "
+                         "(camera removed), px at 1280 px wide"}
+        shots = self.ctx.shared.get("shots") or []
+        per_shot: list = [None] * max(1, len(shots))
+        best, best_steps = None, None
+        v = np.asarray(self.vs)
+        for k, _, pos in split(shots, self.ts, pairs=True):
+            if len(pos) < 3:
+                continue
+            score = float(np.percentile(v[pos], self.pct))
+            if k < len(per_shot):
+                prev = per_shot[k]["jitter"] if per_shot[k] else -1.0
+                per_shot[k] = {"jitter": round(max(score, prev), 3)}
+            if best is None or score > best:
+                best, best_steps = score, pos
+        data = {"score": None if best is None else round(best, 4), **base,
+                "curve": curve(self.ts, self.vs), "per_shot": per_shot}
+        findings = []
+        if best is not None and best >= warn:
+            hot = best_steps[v[best_steps] >= warn]
+            hot = hot if len(hot) else best_steps
+            t0, t1 = float(self.ts[hot[0]]), float(self.ts[hot[-1]])
+            region = self._region(hot)
+            findings.append(Finding(
+                QUALITY, FAIL if best >= fail else WARN, "quality.jitter",
+                f"Jitter {best:.1f} px (at 1280 px wide; warn {warn:g}, fail {fail:g}) from {t0:.2f} to {t1:.2f} s "
+                f"in the region x={region[0]} y={region[1]} {region[2]}x{region[3]} px: shapes jump back and forth "
+                "between frames while the camera and their surroundings move smoothly.",
+                {"score": round(best, 4), "range": [round(t0, 3), round(t1, 3)], "region": region},
+            ))
+        data["region"] = findings[0].evidence["region"] if findings else None
+        return DetectorResult(data, tuple(findings))
+
+
+DETECTORS = [JitterDetector]
