@@ -15,13 +15,12 @@ stable id; consumers keep what they need per id.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .motion import normalised, small_gray
+from .motion import normalised, per_frame, small_gray
 
 SIDE = 256            # analysis copy: 320 x 180 for a 640 px analysis frame
 TARGET = 220          # live points kept
@@ -49,28 +48,17 @@ class TrackStep:
     size: tuple[int, int]
 
 
-_MISSING = object()
-
-
 def frame_tracks(ctx, frame) -> TrackStep | None:
-    """The tracked step ending at ``frame`` (None when this frame is not tracked). Every caller
-    must go through the frames in order; the first one computes, the others read."""
-    s = frame.cache.get("tracks", _MISSING)
-    if s is not _MISSING:
-        return s
-    lock = ctx.shared.get("tracks_lock") or ctx.shared.setdefault("tracks_lock", threading.Lock())
-    with lock:
-        s = frame.cache.get("tracks", _MISSING)
-        if s is _MISSING:
-            tracker = ctx.shared.get("tracks")
-            if tracker is None:
-                pol = ctx.policy.section("drift")
-                tracker = ctx.shared["tracks"] = PointTracker(float(pol["track_hz"]))
-            from .shots import is_cut
-            # asked on every frame (the shot tracker's cut test needs each frame in order)
-            cut = is_cut(ctx, frame)
-            s = frame.cache["tracks"] = tracker.step(small_gray(frame, SIDE), frame.t, frame.index, cut)
-    return s
+    """The tracked step ending at ``frame`` (None when this frame is not tracked), from the
+    clip's one ``PointTracker`` (computed once per frame: ``motion.per_frame``). Every caller
+    must go through the frames in order."""
+    from .shots import is_cut
+
+    def step(tracker, f):
+        # asked on every frame (the shot tracker's cut test needs each frame in order)
+        return tracker.step(small_gray(f, SIDE), f.t, f.index, is_cut(ctx, f))
+
+    return per_frame(ctx, frame, "tracks", lambda: PointTracker(float(ctx.policy.section("drift")["track_hz"])), step)
 
 
 class PointTracker:
