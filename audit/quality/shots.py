@@ -337,7 +337,9 @@ class ShotDetector(Detector):
 
 
 def per_shot_scores(ctx, blocks, metrics) -> list:
-    """Copy each metric's ``per_shot`` list into ``metrics.shots[i][metric]``."""
+    """Copy each metric's per-shot score into ``metrics.shots[i][metric]``: its ``per_shot``
+    list holds either the scores or dicts carrying the score under the metric's name (with
+    details that stay in the metric's own block)."""
     shots = metrics.get("shots")
     if not isinstance(shots, list):
         return []
@@ -347,7 +349,7 @@ def per_shot_scores(ctx, blocks, metrics) -> list:
         per = block.get("per_shot")
         if isinstance(per, list) and len(per) == len(shots):
             for entry, v in zip(shots, per):
-                entry[name] = v
+                entry[name] = v.get(name) if isinstance(v, dict) else v
     return []
 
 
