@@ -187,7 +187,7 @@ class DriftDetector(Detector):
                 self.refcheck.done = True
             self._restart(s)
             return
-        alive = np.isin(s.ids, np.fromiter(self.key, np.int64, len(self.key)))
+        alive = np.isin(s.ids, self.key_ids, assume_unique=True)
         close = s.t - self.key_t >= self.interval_s - 1e-6 or alive.sum() < self.keep * max(len(self.key), 1)
         if not close:
             return   # points found during an interval are followed from the next one
@@ -209,6 +209,7 @@ class DriftDetector(Detector):
     def _restart(self, s) -> None:
         self.key = {int(i): p for i, p in zip(s.ids, s.cur)}
         self.key.update({int(i): p for i, p in zip(s.new_ids, s.new_pts)})
+        self.key_ids = np.fromiter(self.key, np.int64, len(self.key))   # asked on every tracked step
         self.key_t = s.t
 
     # -- after the pass ------------------------------------------------------------------------
