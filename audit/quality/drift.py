@@ -60,11 +60,15 @@ def camera_residual(pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray | None, 
         return None, None, "-"
     M = np.vstack([A, [0.0, 0.0, 1.0]])
     best, inl, model = M, int(ma.sum()), "A"
-    H, mh = cv2.findHomography(pa, pb, cv2.RANSAC, THRESH, maxIters=300)
-    if H is not None and int(mh.sum()) > inl + RICHER * n:
-        best, inl, model = H, int(mh.sum()), "H"
+    # A richer model is fitted only when it could still be chosen: it cannot explain more than
+    # all n points, so once the simpler one explains n - RICHER * n the fit would be wasted
+    # (each RANSAC call seeds its own generator, so skipping one changes no other result).
+    if inl + RICHER * n < n:
+        H, mh = cv2.findHomography(pa, pb, cv2.RANSAC, THRESH, maxIters=300)
+        if H is not None and int(mh.sum()) > inl + RICHER * n:
+            best, inl, model = H, int(mh.sum()), "H"
     moved = float(np.median(np.hypot(*(pb - pa).T)))
-    if moved < PARALLAX_MIN:
+    if moved < PARALLAX_MIN or inl + RICHER_F * n >= n:
         return pb - cv2.perspectiveTransform(pa.reshape(-1, 1, 2), best).reshape(-1, 2), best, model
     F, mf = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, THRESH, 0.99)
     # Parallax: a moving camera over a scene with depth. The fundamental matrix has one more
@@ -183,7 +187,7 @@ class DriftDetector(Detector):
                 self.refcheck.done = True
             self._restart(s)
             return
-        alive = np.isin(s.ids, np.fromiter(self.key, np.int64, len(self.key)))
+        alive = np.isin(s.ids, self.key_ids, assume_unique=True)
         close = s.t - self.key_t >= self.interval_s - 1e-6 or alive.sum() < self.keep * max(len(self.key), 1)
         if not close:
             return   # points found during an interval are followed from the next one
@@ -205,6 +209,7 @@ class DriftDetector(Detector):
     def _restart(self, s) -> None:
         self.key = {int(i): p for i, p in zip(s.ids, s.cur)}
         self.key.update({int(i): p for i, p in zip(s.new_ids, s.new_pts)})
+        self.key_ids = np.fromiter(self.key, np.int64, len(self.key))   # asked on every tracked step
         self.key_t = s.t
 
     # -- after the pass ------------------------------------------------------------------------

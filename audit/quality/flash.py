@@ -71,12 +71,13 @@ class _Extremes:
             bigger_up = (y - self.lo) >= (self.hi - y)
             up &= ~both | bigger_up
             down &= ~both | ~bigger_up
-        moved = up | down
-        self.dir[up], self.dir[down] = 1, -1
         np.minimum(self.lo, y, out=self.lo)
         np.maximum(self.hi, y, out=self.hi)
-        self.lo[moved] = y[moved]
-        self.hi[moved] = y[moved]
+        moved = up | down
+        if moved.any():   # most frames move no pixel: the masked writes would scan for nothing
+            self.dir[up], self.dir[down] = 1, -1
+            self.lo[moved] = y[moved]
+            self.hi[moved] = y[moved]
         return up, down
 
 
@@ -94,7 +95,7 @@ class _Events:
         # the area that changes together in one direction, net of the pixels changing the
         # other way in the same frame: a camera moving over high-contrast detail (sun through
         # trees) turns as many pixels dark as bright, a flash turns its whole area one way
-        net = float(up.mean()) - float(down.mean())
+        net = (np.count_nonzero(up) / up.size) - (np.count_nonzero(down) / down.size)
         prev, self.prev = self.prev, net
         for d in (1, -1):
             # a flash whose edge straddles two frames is one transition: the previous frame's

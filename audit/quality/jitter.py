@@ -18,6 +18,8 @@ over the warn level and the region of the cells that reversed most there, in dis
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -29,6 +31,22 @@ from .tracks import frame_tracks
 
 MIN_POINTS = 12
 MIN_CELLS = 4
+
+
+def percentile(x: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q)`` (linear) of a 1-D array without NaN, in the same float64 steps
+    (index (n - 1) * q / 100, numpy's two-sided lerp), so bit for bit the same value:
+    numpy's general path costs ~0.1 ms a call on a couple of dozen cells, this a tenth."""
+    v = np.sort(x)
+    n = len(v)
+    vi = (n - 1) * (q / 100)
+    if vi >= n - 1:
+        return float(v[-1])
+    i = math.floor(vi)
+    g = vi - i
+    a, b = float(v[i]), float(v[i + 1])
+    d = b - a
+    return b - d * (1 - g) if g >= 0.5 else a + d * g
 
 
 class JitterDetector(Detector):
@@ -78,7 +96,7 @@ class JitterDetector(Detector):
             ok = np.isfinite(rev)
             if ok.sum() >= MIN_CELLS:
                 self.ts.append(s.t)
-                self.vs.append(float(np.percentile(rev[ok], self.cell_pct)))
+                self.vs.append(percentile(rev[ok], self.cell_pct))
                 self.cells.append(rev.astype(np.float32))
         self.prev = med
 
