@@ -37,6 +37,31 @@ def render_clip(tmp_path):
     return _render
 
 
+def write_frames(path, frames, fps: int = 10, pts=None, crf: int = 18) -> str:
+    """H.264 clip (yuv420p) of BGR ``frames`` at ``fps``; ``pts`` (in frames) may skip values:
+    dropped frames. Returns the path as a string."""
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    c = av.open(str(path), "w")
+    s = c.add_stream("libx264", rate=fps)
+    s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+    s.time_base = Fraction(1, fps)
+    s.options = {"crf": str(crf)}
+    for i, img in enumerate(frames):
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+        vf.pts = pts[i] if pts is not None else i
+        vf.time_base = Fraction(1, fps)
+        for p in s.encode(vf):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    return str(path)
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300):
     """Run ``sora-audit`` as a subprocess (the real entry point) and return CompletedProcess."""
     e = dict(os.environ)

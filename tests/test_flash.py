@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import av
 import numpy as np
 import pytest
 
 from audit.pipeline import AuditTask, audit_clip
 from audit.quality.flash import _LIN, worst_window
 from audit.synth import make_scene
+from conftest import write_frames
 
 FPS = 24
 W, H = 192, 108
@@ -27,9 +27,7 @@ def _clip(path, *, per_s: float, area: float, change: float, seconds: float = 2.
     base = make_scene(W, H, seed=5)
     cols = int(round(area * W))
     half = FPS / (2 * per_s)   # frames between two transitions
-    c = av.open(str(path), "w")
-    s = c.add_stream("libx264", rate=FPS)
-    s.width, s.height, s.pix_fmt, s.options = W, H, "yuv420p", {"crf": "10"}
+    frames = []
     for i in range(int(seconds * FPS)):
         img = base.copy()
         on = int(i // half) % 2 == 1
@@ -38,13 +36,8 @@ def _clip(path, *, per_s: float, area: float, change: float, seconds: float = 2.
             img[:, :cols] = (0, 0, 200 if on else 150)
         else:
             img[:, :cols] = _srgb(dark + (change if on else 0.0))
-        img = np.clip(img.astype(np.int16) + rng.integers(-1, 2, img.shape), 0, 255).astype(np.uint8)
-        for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
-            c.mux(p)
-    for p in s.encode():
-        c.mux(p)
-    c.close()
-    return str(path)
+        frames.append(np.clip(img.astype(np.int16) + rng.integers(-1, 2, img.shape), 0, 255).astype(np.uint8))
+    return write_frames(path, frames, fps=FPS, crf=10)
 
 
 def _flash(path):

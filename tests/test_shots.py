@@ -3,7 +3,6 @@ dissolve built from the shipped real clips, repeated and dropped frames, and ``s
 
 from __future__ import annotations
 
-from fractions import Fraction
 
 import av
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from audit.pipeline import AuditTask, audit_clip
 from audit.quality.shots import Shot, split
 
-from conftest import FIXTURES
+from conftest import FIXTURES, write_frames
 
 REAL = FIXTURES / "real"
 
@@ -23,25 +22,6 @@ def _frames(name: str, size=(320, 180)) -> list[np.ndarray]:
     with av.open(str(REAL / name)) as c:
         return [cv2.resize(f.to_ndarray(format="bgr24"), size, interpolation=cv2.INTER_AREA)
                 for f in c.decode(video=0)]
-
-
-def _write(path, frames, fps: int = 10, pts=None) -> str:
-    """H.264 clip of ``frames``; ``pts`` (in frames) may skip values: dropped frames."""
-    c = av.open(str(path), "w")
-    s = c.add_stream("libx264", rate=fps)
-    s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-    s.time_base = Fraction(1, fps)
-    s.options = {"crf": "18"}
-    for i, img in enumerate(frames):
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
-        vf.pts = pts[i] if pts is not None else i
-        vf.time_base = Fraction(1, fps)
-        for p in s.encode(vf):
-            c.mux(p)
-    for p in s.encode():
-        c.mux(p)
-    c.close()
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +60,7 @@ def test_fade_through_black_is_one_fade_and_not_flicker(tmp_path, person, bottle
     out += [np.zeros_like(person[0])] * 3
     out += [(bottles[0] * (k / 8)).astype(np.uint8) for k in range(1, 9)]          # fade in
     out += bottles[:15]
-    r, shots = _shots(_write(tmp_path / "fade.mp4", out))
+    r, shots = _shots(write_frames(tmp_path / "fade.mp4", out))
     assert [s["boundary"] for s in shots] == ["start", "fade"]
     a, b = shots[1]["transition"]
     assert 1.3 <= a <= 1.7 and 3.0 <= b <= 3.5          # from the fade-out to the fade-in
@@ -92,7 +72,7 @@ def test_dissolve_between_two_real_shots(tmp_path, person, bottles):
     out = person[:15]
     out += [(person[15 + k] * (1 - k / 9) + bottles[k] * (k / 9)).astype(np.uint8) for k in range(1, 9)]
     out += bottles[9:20]
-    r, shots = _shots(_write(tmp_path / "dissolve.mp4", out))
+    r, shots = _shots(write_frames(tmp_path / "dissolve.mp4", out))
     assert [s["boundary"] for s in shots] == ["start", "dissolve"]
     a, b = shots[1]["transition"]
     assert 1.3 <= a <= 1.6 and 2.2 <= b <= 2.5
@@ -105,14 +85,14 @@ def test_a_continuous_real_shot_has_no_boundary():
 
 
 def test_repeated_frames_are_reported_and_not_flicker(tmp_path, bottles):
-    clean = _write(tmp_path / "clean.mp4", bottles)
+    clean = write_frames(tmp_path / "clean.mp4", bottles)
     rep = []
     for i, f in enumerate(bottles):
         rep.append(f)
         if i % 3 == 2:
             rep.append(f)                                # every third frame shown twice
     r0 = audit_clip(AuditTask(clean))
-    r1 = audit_clip(AuditTask(_write(tmp_path / "rep.mp4", rep)))
+    r1 = audit_clip(AuditTask(write_frames(tmp_path / "rep.mp4", rep)))
     codes = _codes(r1)
     assert codes["quality.repeated_frames"]["evidence"]["count"] >= 5
     assert "quality.repeated_frames" not in _codes(r0)
@@ -123,7 +103,7 @@ def test_repeated_frames_are_reported_and_not_flicker(tmp_path, bottles):
 
 def test_dropped_frames_from_timestamps(tmp_path, bottles):
     pts = [i + i // 4 for i in range(len(bottles))]    # one frame missing after every 4
-    r = audit_clip(AuditTask(_write(tmp_path / "drop.mp4", bottles, pts=pts)))
+    r = audit_clip(AuditTask(write_frames(tmp_path / "drop.mp4", bottles, pts=pts)))
     ev = _codes(r)["quality.dropped_frames"]["evidence"]
     assert len(ev["gaps"]) >= 3 and ev["missing"] == len(ev["gaps"])
     assert [s["boundary"] for s in r["metrics"]["shots"]] == ["start"]
