@@ -1,6 +1,6 @@
 """The one sentence that says why a provenance block has its status (CLI and HTML report)."""
 
-from audit.provenance_status import explain
+from audit.provenance.status import explain
 from conftest import FIXTURES, run_cli
 
 

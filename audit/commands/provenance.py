@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
 from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
-from ..provenance_status import explain
+from ..provenance.status import explain
 from .common import add_trust_options, trust_from_args
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")

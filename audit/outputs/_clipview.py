@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from ..provenance_status import explain
+from ..provenance.status import explain
 from . import _charts
 from ._cells import cell, is_empty, kv_rows, show  # noqa: F401  (show: the template filter, re-exported)
 

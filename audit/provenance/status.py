@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .provenance import ABSENT, ERROR, EXPIRED_CODES, INVALID, TRUSTED, UNTRUSTED_CODES, VALID
+from .reading import ABSENT, ERROR, EXPIRED_CODES, INVALID, TRUSTED, UNTRUSTED_CODES, VALID
 
 _CREDENTIAL_REASONS = (
     (UNTRUSTED_CODES, "the credential is untrusted"),
