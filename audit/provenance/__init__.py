@@ -17,8 +17,10 @@ per ingredient and become ``provenance.ingredient_invalid`` findings. The librar
 (``Trusted``/``Valid``/``Invalid``) and every status code with its explanation are kept verbatim
 in ``c2pa_state`` and ``validation``.
 
-The package: ``reading`` (a file's manifest into the contract block), ``fragments`` (init segment
-plus media segments), ``findings`` (the block under the policy), ``status`` (the status in words),
+The package: ``reading`` (a file's manifest into the contract block), ``codes`` (what each C2PA
+status code is about: integrity, credential, identity...), ``identity`` (CAWG identity
+assertions), ``fragments`` (init segment plus media segments), ``findings`` (the block under the
+policy), ``status`` (the status in words),
 ``truststore`` (the public trust lists and the cache), ``signing`` (TEST-ONLY signing) and
 ``detector`` (the pipeline's provenance detector and the provenance requirement).
 """
@@ -26,13 +28,12 @@ plus media segments), ``findings`` (the block under the policy), ``status`` (the
 from .findings import findings_for
 from .fragments import (WHOLE_FILE_HASH, ConcatStream, FragmentError, bmff_boxes, check_fragment, is_init_segment,
                         verify_fragmented)
-from .reading import (ABSENT, AI_SOURCE_TYPES, CREDENTIAL_CODES, CREDENTIAL_PREFIXES, ERROR, EXPIRED_CODES, INVALID,
-                      NO_TRUST, STATUSES, TRUSTED, UNTRUSTED_CODES, VALID, TrustConfig, block_from, classify,
-                      empty_block, is_credential_code, mime_of, verify)
+from .reading import (ABSENT, AI_SOURCE_TYPES, ERROR, EXPIRED_CODES, INVALID, NO_TRUST, STATUSES, TRUSTED,
+                      UNTRUSTED_CODES, VALID, TrustConfig, block_from, classify, empty_block, is_credential_code,
+                      mime_of, verify)
 
 __all__ = [
-    "ABSENT", "AI_SOURCE_TYPES", "CREDENTIAL_CODES", "CREDENTIAL_PREFIXES", "ERROR", "EXPIRED_CODES", "INVALID",
-    "NO_TRUST", "STATUSES", "TRUSTED", "UNTRUSTED_CODES", "VALID", "WHOLE_FILE_HASH", "ConcatStream",
+    "ABSENT", "AI_SOURCE_TYPES", "ERROR", "EXPIRED_CODES", "INVALID", "NO_TRUST", "STATUSES", "TRUSTED", "UNTRUSTED_CODES", "VALID", "WHOLE_FILE_HASH", "ConcatStream",
     "FragmentError", "TrustConfig", "block_from", "bmff_boxes", "check_fragment", "classify", "empty_block",
     "findings_for", "is_credential_code", "is_init_segment", "mime_of", "verify", "verify_fragmented",
 ]

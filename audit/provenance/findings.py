@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..findings import FAIL, INFO, PROVENANCE, WARN, Finding
-from .reading import (ABSENT, ERROR, EXPIRED_CODES, INVALID, NO_TRUST, TRUSTED, UNTRUSTED_CODES, VALID,
-                      is_credential_code)
+from .codes import CREDENTIAL, EXPIRED_CODES, INTEGRITY, UNKNOWN, UNTRUSTED_CODES, UNVERIFIED, classes_of
+from .identity import ID_INVALID, ID_UNTRUSTED, describe
+from .reading import ABSENT, ERROR, INVALID, NO_TRUST, TRUSTED, VALID
 
 
 def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
@@ -25,11 +26,17 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
         return out
     if st == ABSENT:
         return out  # whether that matters is the requirement's business (the cross-check)
-    if st == INVALID:
-        bad = [c for c in codes if not is_credential_code(c)]
+    classes = block.get("code_classes") or classes_of(codes)
+    bad = [c for c in codes if classes.get(c) == INTEGRITY]
+    if st == INVALID and bad:
         out.append(Finding(PROVENANCE, FAIL, "provenance.invalid",
                            f"{where}the Content Credentials do not match the file ({', '.join(bad)}): it was "
                            "altered after signing, or the manifest was moved from another file.", ev))
+    elif st == INVALID:
+        out.append(Finding(PROVENANCE, FAIL, "provenance.invalid",
+                           f"{where}c2pa judges the Content Credentials {block.get('c2pa_state')}, for reasons this "
+                           f"tool does not classify ({', '.join(codes)}); its verdict stands.", ev))
+    out.extend(_unclassified(block, classes, where, ev))
     expired = [c for c in codes if c in EXPIRED_CODES]
     if expired:
         out.append(Finding(PROVENANCE, WARN, "provenance.credential_expired",
@@ -37,7 +44,8 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
                            "signed while valid (short-lived generator certificates need the timestamp "
                            "authority's anchors: `sora-audit trust update`). Not a sign of tampering.", ev))
     trusted_conf = block["trust"]["configured"]
-    if st != TRUSTED and st != INVALID:
+    signer_doubts = [c for c in codes if classes.get(c) == CREDENTIAL]
+    if st != TRUSTED and st != INVALID and (signer_doubts or not trusted_conf):
         if not trusted_conf:
             out.append(Finding(PROVENANCE, INFO, "provenance.untrusted", f"{where}{NO_TRUST}.", ev))
         elif expired:
@@ -49,6 +57,7 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
             out.append(Finding(PROVENANCE, WARN, "provenance.untrusted",
                                f"{where}the signer ({block.get('issuer')} / {block.get('common_name')}) does not "
                                "chain to a configured trust anchor nor is it on the allowed list.", ev))
+    out.extend(_identity_findings(block, where))
     if block.get("fragment_gaps") and st != INVALID:
         out.append(Finding(PROVENANCE, WARN, "provenance.fragment_gap",
                            f"{where}fragments verified, but their sequence numbers have gaps: "
@@ -65,6 +74,47 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
                                 "status": ing["status"], "codes": ing["codes"]}))
     if st in (TRUSTED, VALID):
         out.extend(_policy_findings(block, pol, where))
+    return out
+
+
+def _unclassified(block: dict, classes: dict, where: str, ev: dict) -> list[Finding]:
+    """A failure code no rule classifies, or one the validator could not check: said by name.
+    The status then is c2pa's own verdict (``reading.classify``), which the finding repeats."""
+    out = []
+    verdict = block.get("c2pa_state") or "none"
+    for code, cls in classes.items():
+        if cls == UNKNOWN:
+            out.append(Finding(PROVENANCE, WARN, "provenance.code_unclassified",
+                               f"{where}c2pa reported the failure code {code!r}, which this version of sora-audit "
+                               f"does not classify (content, credential or identity); the status follows c2pa's own "
+                               f"verdict ({verdict}).", dict(ev, code=code)))
+        elif cls == UNVERIFIED:
+            out.append(Finding(PROVENANCE, WARN, "provenance.unverified",
+                               f"{where}part of the Content Credentials could not be checked ({code}: a remote "
+                               f"part not fetched, an unsupported algorithm or an error in the validator); the "
+                               f"status follows c2pa's own verdict ({verdict}).", dict(ev, code=code)))
+    return out
+
+
+def _identity_findings(block: dict, where: str) -> list[Finding]:
+    """One finding per CAWG identity assertion that is not trusted: its own signature fails
+    (``identity_invalid``), or its credential is not established (``identity_untrusted``). The
+    content's status does not depend on them."""
+    out = []
+    for ident in block.get("identities") or []:
+        ev = {k: ident.get(k) for k in ("label", "method", "name", "organization", "issuer", "status", "codes")}
+        who = describe(ident)
+        codes = ", ".join(ident.get("codes") or []) or "no trust code"
+        if ident.get("status") == ID_INVALID:
+            out.append(Finding(PROVENANCE, WARN, "provenance.identity_invalid",
+                               f"{where}the identity assertion of {who} fails its own check ({codes}): who vouches "
+                               "for this content is not proven. The content itself may still be intact.", ev))
+        elif ident.get("status") == ID_UNTRUSTED:
+            # Untrusted only (no trust list holds it): information; expired or not valid for signing: a warning.
+            plain = set(ident.get("codes") or []) <= {"cawg.x509.credential.untrusted", "cawg.ica.untrusted_issuer"}
+            out.append(Finding(PROVENANCE, INFO if plain else WARN, "provenance.identity_untrusted",
+                               f"{where}the identity assertion of {who} is intact, but its credential is not trusted "
+                               f"({codes}): the name is the signer's own claim. Not a sign of tampering.", ev))
     return out
 
 

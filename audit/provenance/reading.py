@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import ConfigError
+from .codes import (CREDENTIAL, EXPIRED_CODES, INTEGRITY, UNKNOWN, UNTRUSTED_CODES, UNVERIFIED,  # noqa: F401
+                    classes_of, code_class)
+from .identity import identities
 
 TRUSTED, VALID, INVALID, ABSENT, ERROR = "trusted", "valid", "invalid", "absent", "error"
 STATUSES = (TRUSTED, VALID, INVALID, ABSENT, ERROR)
@@ -17,12 +20,8 @@ STATUSES = (TRUSTED, VALID, INVALID, ABSENT, ERROR)
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
                    "compositeSynthetic")
 
-# Failure codes about the signer's credential, not about the content or the claim: they leave
-# an intact manifest ``valid``. Everything else in ``failure`` is an integrity failure.
-CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.")
-CREDENTIAL_CODES = {"claimSignature.outsideValidity"}
-EXPIRED_CODES = {"signingCredential.expired", "claimSignature.outsideValidity"}
-UNTRUSTED_CODES = {"signingCredential.untrusted", "signingCredential.invalid"}
+# c2pa's verdict as our status, for when a failure code says nothing we can classify.
+_C2PA_STATES = {"trusted": TRUSTED, "valid": VALID, "invalid": INVALID}
 
 NO_TRUST = ("trusted cannot be established: no trust list is configured (run `sora-audit trust update`, "
             "or pass --trust-anchors / --allowed-list); the signature and hashes were still checked")
@@ -114,7 +113,8 @@ def empty_block(status: str, *, trust: TrustConfig | None, note: str | None = No
         "status": status, "issuer": None, "common_name": None, "claim_generator": None,
         "claim_generator_info": [], "claim_version": None, "digital_source_type": None,
         "ai_disclosure": False, "signed_at": None, "tsa": None, "alg": None, "title": None,
-        "actions": [], "ingredients": [], "manifest_count": 0, "codes": [], "c2pa_state": None,
+        "actions": [], "ingredients": [], "manifest_count": 0, "codes": [], "code_classes": {},
+        "identities": [], "c2pa_state": None,
         "validation": {"active": [], "ingredients": []},
         "trust": {"configured": bool(trust and trust.configured),
                   "sources": list(trust.sources) if trust else []},
@@ -202,15 +202,26 @@ def _items(results: dict, kinds=("failure", "informational", "success")) -> list
 
 
 def is_credential_code(code: str) -> bool:
-    return code.startswith(CREDENTIAL_PREFIXES) or code in CREDENTIAL_CODES
+    """Whether ``code`` is about the signer's credential (trust, expiry, revocation, timestamp)."""
+    return code_class(code) == CREDENTIAL
 
 
-def classify(failures: Iterable[str], successes: Iterable[str]) -> str:
-    """Our status from an intact-or-not manifest's failure and success codes."""
-    fails = list(failures)
-    if any(not is_credential_code(c) for c in fails):
+def classify(failures: Iterable[str], successes: Iterable[str], state: str | None = None) -> str:
+    """Our status from a manifest's failure and success codes (``codes.code_class`` says what
+    each failure is about) and c2pa's own verdict ``state``:
+
+    - an integrity failure: ``invalid``
+    - else a failure no rule classifies, or one the validator could not check: c2pa's verdict
+      decides (``valid`` when there is none), we do not guess
+    - else ``trusted`` when the signer is trusted and its credential has no failure, ``valid``
+      otherwise. A CAWG identity assertion's failures do not count here (see ``identity``).
+    """
+    classes = set(classes_of(failures).values())
+    if INTEGRITY in classes:
         return INVALID
-    if not fails and "signingCredential.trusted" in set(successes):
+    if classes & {UNKNOWN, UNVERIFIED}:
+        return _C2PA_STATES.get(str(state).lower(), VALID)
+    if CREDENTIAL not in classes and "signingCredential.trusted" in set(successes):
         return TRUSTED
     return VALID
 
@@ -224,19 +235,40 @@ def _dedup(seq: Iterable[str]) -> list[str]:
 
 
 def _block(reader, trust: TrustConfig | None) -> dict[str, Any]:
-    return block_from(reader.get_validation_state(), reader.get_validation_results() or {},
-                      json.loads(reader.json()), reader.get_active_manifest() or {}, trust)
+    results = reader.get_validation_results() or {}
+    manifest = reader.get_active_manifest() or {}
+    fails = {it.get("code") for it in (results.get("activeManifest") or {}).get("failure") or []}
+    # The signer certificate's validity is only in c2pa's crJSON report, a larger document:
+    # read it when the date is worth saying (an expired certificate).
+    validity = _cert_validity(reader, manifest.get("label")) if fails & EXPIRED_CODES else None
+    return block_from(reader.get_validation_state(), results, json.loads(reader.json()), manifest, trust,
+                      cert_validity=validity)
+
+
+def _cert_validity(reader, label: str | None) -> dict | None:
+    """``{"not_before", "not_after"}`` of the active manifest's signing certificate, or None."""
+    try:
+        report = json.loads(reader.crjson())
+    except Exception:  # an older library without crJSON, or a report it cannot write
+        return None
+    for m in report.get("manifests") or []:
+        if m.get("label") == label:
+            v = ((m.get("signature") or {}).get("certificateInfo") or {}).get("validity") or {}
+            if v.get("notAfter"):
+                return {"not_before": v.get("notBefore"), "not_after": v.get("notAfter")}
+    return None
 
 
 def block_from(state: str | None, results: dict, store: dict, manifest: dict,
-               trust: TrustConfig | None) -> dict[str, Any]:
+               trust: TrustConfig | None, *, cert_validity: dict | None = None) -> dict[str, Any]:
     """The block from what c2pa's Reader returns: ``get_validation_state()``,
-    ``get_validation_results()``, ``json()`` (parsed) and ``get_active_manifest()``. Kept apart
-    from the reading so recorded results of real files can be checked against our status logic."""
+    ``get_validation_results()``, ``json()`` (parsed) and ``get_active_manifest()`` (and the
+    signing certificate's validity, from its crJSON report). Kept apart from the reading so
+    recorded results of real files can be checked against our status logic."""
     active = results.get("activeManifest") or {}
     fail_codes = _dedup(it.get("code") for it in active.get("failure") or [])
     ok_codes = _dedup(it.get("code") for it in active.get("success") or [])
-    status = classify(fail_codes, ok_codes)
+    status = classify(fail_codes, ok_codes, state)
     sig = manifest.get("signature_info") or {}
     actions = _actions(manifest)
     dst = next((a["digitalSourceType"] for a in actions if a.get("digitalSourceType")), None)
@@ -262,6 +294,10 @@ def block_from(state: str | None, results: dict, store: dict, manifest: dict,
         "ingredients": ingredients,
         "manifest_count": len(store.get("manifests") or {}),
         "codes": fail_codes,
+        "code_classes": classes_of(fail_codes),
+        "timestamp_trusted": "timeStamp.trusted" in ok_codes,
+        "cert_validity": cert_validity,
+        "identities": identities(manifest, active),
         "c2pa_state": state,
         "validation": {"active": _items(active), "ingredients": ing_validation},
         "note": None if (trust and trust.configured) or status != VALID else NO_TRUST,

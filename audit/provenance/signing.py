@@ -93,14 +93,15 @@ def _pem(cert: x509.Certificate) -> bytes:
 
 
 def make_test_chain(directory: str | Path, expired: bool = False, *, prefix: str = "test-only",
-                    now: dt.datetime | None = None) -> TestChain:
+                    now: dt.datetime | None = None, leaf_name: str = "signer") -> TestChain:
     """Write a TEST-ONLY root CA -> intermediate CA -> ES256 (P-256) leaf into ``directory``.
 
     The leaf has keyUsage digitalSignature (critical) and extendedKeyUsage emailProtection +
     c2pa-kp-claimSigning, as C2PA requires. ``expired=True`` gives the leaf a validity that
     ended two days ago (CAs still valid): a signing credential that has expired.
     Files: ``<prefix>-root.pem``, ``-intermediate.pem``, ``-leaf.pem``, ``-leaf.key`` (unencrypted
-    private key), ``-chain.pem`` (leaf + intermediate).
+    private key), ``-chain.pem`` (leaf + intermediate). ``leaf_name``: the end of the leaf's
+    common name ("sora-audit TEST ONLY signer").
     """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ def make_test_chain(directory: str | Path, expired: bool = False, *, prefix: str
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name(f"sora-audit TEST ONLY {label}root CA")
     int_name = _name(f"sora-audit TEST ONLY {label}intermediate CA")
-    leaf_name = _name(f"sora-audit TEST ONLY {label}signer")
+    leaf_subject = _name(f"sora-audit TEST ONLY {label}{leaf_name}")
     long_start, long_end = now - dt.timedelta(days=30), now + dt.timedelta(days=3650)
     root = _cert(root_name, root_name, root_key.public_key(), root_key, ca=True, path_len=1,
                  start=long_start, end=long_end, serial=x509.random_serial_number())
@@ -122,7 +123,7 @@ def make_test_chain(directory: str | Path, expired: bool = False, *, prefix: str
         leaf_start, leaf_end = now - dt.timedelta(days=20), now + dt.timedelta(seconds=EXPIRING_S)
     else:
         leaf_start, leaf_end = now - dt.timedelta(days=1), now + dt.timedelta(days=3650)
-    leaf = _cert(leaf_name, int_name, leaf_key.public_key(), int_key, ca=False, path_len=None,
+    leaf = _cert(leaf_subject, int_name, leaf_key.public_key(), int_key, ca=False, path_len=None,
                  start=leaf_start, end=leaf_end, serial=x509.random_serial_number(),
                  issuer_pub=int_key.public_key())
     p = lambda s: d / f"{prefix}-{s}"  # noqa: E731
@@ -177,13 +178,46 @@ def manifest_definition(title: str, *, generator: str = CLAIM_GENERATOR, agent: 
     }
 
 
+class _SettingsSignerContext:
+    """Marks a ``c2pa.Context`` whose signer comes from its settings (``signer`` and
+    ``cawg_x509_signer``): c2pa-python only counts a signer object handed to the Context, so
+    without this its Builder refuses to sign before asking the native library, which has one."""
+
+    has_signer = True
+
+
+def _identity_context(chain: TestChain, identity: TestChain, roles: tuple[str, ...]):
+    import c2pa
+
+    def local(c: TestChain) -> dict[str, Any]:
+        return {"alg": "es256", "sign_cert": c.chain_pem.read_text(), "private_key": c.key_pem.read_text()}
+
+    settings = {
+        "builder": {"thumbnail": {"enabled": False}},
+        "signer": {"local": local(chain)},
+        # The identity assertion signs the hard binding (always referenced) and the actions.
+        "cawg_x509_signer": {"local": {**local(identity), "referenced_assertions": ["c2pa.actions"],
+                                       "roles": list(roles)}},
+    }
+    ctx_class = type("IdentitySigningContext", (_SettingsSignerContext, c2pa.Context), {})
+    s = c2pa.Settings.from_json(json.dumps(settings))
+    try:
+        return ctx_class(settings=s)
+    finally:
+        s.close()
+
+
 def sign_file(src: str | Path, dst: str | Path, chain: TestChain, *, title: str | None = None,
               ingredient: str | Path | None = None, ai: bool = True, generator: str = CLAIM_GENERATOR,
-              agent: str = CLAIM_GENERATOR) -> Path:
+              agent: str = CLAIM_GENERATOR, identity: TestChain | None = None,
+              roles: tuple[str, ...] = ("creator",)) -> Path:
     """Sign ``src`` into ``dst`` with the TEST-ONLY ``chain`` (no timestamp authority).
 
     ``ingredient``: a file (e.g. the reference image) added as ``inputTo`` ingredient; if it
     carries its own manifest, that manifest travels with it and is validated as an ingredient.
+    ``identity``: a second TEST-ONLY chain that signs a CAWG identity assertion (X.509, with
+    ``roles``) inside the manifest: who vouches for the content. Its leaf must be valid (the
+    library's own signer refuses an expired certificate).
     """
     import c2pa
 
@@ -193,12 +227,20 @@ def sign_file(src: str | Path, dst: str | Path, chain: TestChain, *, title: str 
     definition["format"] = fmt
     dst.parent.mkdir(parents=True, exist_ok=True)
     # No thumbnails: they would triple the size of our small fixtures and prove nothing.
-    ctx = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
+    if identity is not None:
+        ctx = _identity_context(chain, identity, roles)
+    else:
+        ctx = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
     with c2pa.Builder(json.dumps(definition), context=ctx) as builder:
         if ingredient is not None:
             ing = Path(ingredient)
             with ing.open("rb") as fh:
                 builder.add_ingredient({"title": ing.name, "relationship": "inputTo"}, mime_of(ing), fh)
-        with _signer(chain) as signer, src.open("rb") as fin, dst.open("w+b") as fout:
-            builder.sign(signer, fmt, fin, fout)
+        with src.open("rb") as fin, dst.open("w+b") as fout:
+            if identity is not None:
+                builder.sign(fmt, fin, fout)  # the context's signers: the claim's and the identity's
+            else:
+                with _signer(chain) as signer:
+                    builder.sign(signer, fmt, fin, fout)
+    ctx.close()
     return dst
