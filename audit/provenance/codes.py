@@ -112,8 +112,8 @@ def _by_rule(code: str) -> str:
 
     1. family ``signingCredential`` or ``timeStamp``: the signer's credential
     2. family ``cawg`` naming a credential, or untrusted / expired / revoked / OCSP / outside
-       validity: the identity's credential; ending in mismatch / malformed / missing: the
-       identity assertion itself
+       validity: the identity's credential; anything else of the family: the identity
+       assertion itself (never the content)
     3. any other family naming untrusted / expired / revoked / OCSP / outside validity /
        credential: the signer's credential
     4. any other family ending in mismatch / malformed / missing: integrity
@@ -126,7 +126,7 @@ def _by_rule(code: str) -> str:
     if family == "cawg":
         if _CREDENTIAL_WORDS.search(rest):
             return IDENTITY_CREDENTIAL
-        return IDENTITY if _INTEGRITY_WORDS.search(last) else UNKNOWN
+        return IDENTITY  # whatever else it says, it is about the identity assertion, not the content
     if _CREDENTIAL_WORDS.search(rest):
         return CREDENTIAL
     return INTEGRITY if _INTEGRITY_WORDS.search(last) else UNKNOWN
