@@ -252,7 +252,9 @@ def test_unknown_failure_code_is_named_and_the_status_follows_c2pa():
         f = fs["provenance.code_unclassified"]
         assert f.severity == "warn" and "'liveVideo.segment.gap'" in f.message and state in f.message
         if expected == "invalid":  # c2pa's verdict, said as such: not our accusation of tampering
-            assert "does not classify" in fs["provenance.invalid"].message
+            assert "cannot judge itself" in fs["provenance.invalid"].message
+            assert explain(b) == "invalid: c2pa says Invalid over codes this tool cannot judge: liveVideo.segment.gap"
+            assert "(liveVideo.segment.gap: not classified" in fs["provenance.invalid"].message
 
 
 def test_identity_claims_aggregation_shows_who_vouches():

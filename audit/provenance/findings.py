@@ -33,9 +33,10 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
                            f"{where}the Content Credentials do not match the file ({', '.join(bad)}): it was "
                            "altered after signing, or the manifest was moved from another file.", ev))
     elif st == INVALID:
+        unjudged = ", ".join(c for c in codes if classes.get(c) in (UNKNOWN, UNVERIFIED))
         out.append(Finding(PROVENANCE, FAIL, "provenance.invalid",
-                           f"{where}c2pa judges the Content Credentials {block.get('c2pa_state')}, for reasons this "
-                           f"tool does not classify ({', '.join(codes)}); its verdict stands.", ev))
+                           f"{where}c2pa judges the Content Credentials {block.get('c2pa_state')} over codes this tool "
+                           f"cannot judge itself ({unjudged}: not classified, or not checked); its verdict stands.", ev))
     out.extend(_unclassified(block, classes, where, ev))
     expired = [c for c in codes if c in EXPIRED_CODES]
     if expired:

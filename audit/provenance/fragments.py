@@ -8,6 +8,7 @@ import io
 import struct
 from pathlib import Path
 
+from .codes import classes_of
 from .reading import (ABSENT, ERROR, INVALID, TRUSTED, VALID, TrustConfig, _block, _c2pa_message, _context,
                       _dedup, empty_block, mime_of)
 
@@ -229,7 +230,8 @@ def verify_fragmented(init: Path, fragments: list[Path], trust: TrustConfig | No
         mode = "whole_file"
     else:
         block = max(per, key=lambda b: _SEVERITY[b["status"]])
-        block = dict(block, codes=_dedup(c for b in per for c in b["codes"]))
+        codes = _dedup(c for b in per for c in b["codes"])
+        block = dict(block, codes=codes, code_classes=classes_of(codes))
         mode = "per_fragment"
     # Per fragment, each fragment proves itself: a left-out one is seen only as a gap in the
     # sequence numbers (in whole_file mode the hash over all fails too).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codes import CREDENTIAL, UNKNOWN, UNVERIFIED, classes_of
+from .codes import CREDENTIAL, INTEGRITY, UNKNOWN, UNVERIFIED, classes_of
 from .identity import ID_INVALID, ID_UNTRUSTED, describe
 from .reading import ABSENT, ERROR, INVALID, TRUSTED, VALID
 
@@ -97,8 +97,13 @@ def explain(block: Any) -> str:
         return "error: the file or its manifest could not be read" + (f" ({block['note']})" if block.get("note") else "")
     if st == INVALID:
         codes = [str(c) for c in block.get("codes") or []]
+        classes = block.get("code_classes") or classes_of(codes)
+        bad = [c for c in codes if classes.get(c) == INTEGRITY]
+        unjudged = [c for c in codes if classes.get(c) in (UNKNOWN, UNVERIFIED)]
+        if unjudged and not bad:  # c2pa's verdict over codes we cannot judge: said as such
+            return f"invalid: c2pa says {c2pa or 'Invalid'} over codes this tool cannot judge: {', '.join(unjudged)}"
         return ("invalid: the content or the claim does not match its signature (altered after signing)"
-                + (f": {', '.join(codes)}" if codes else ""))
+                + (f": {', '.join(bad)}" if bad else ""))
     why = reasons(block)
     if st == TRUSTED:
         text = "trusted: intact and the signer is trusted (a configured anchor or the allowed list)"
