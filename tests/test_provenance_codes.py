@@ -357,3 +357,17 @@ def test_blocks_with_identities_fit_the_schema_and_the_report(identity_signed):
         jsonschema.validate(b, {"$ref": "#/$defs/provenance", "$defs": defs})
         rows = dict(provenance_view(b)["rows"])
         assert rows["identity"] == identity_line(b["identities"][0]) and "not trusted" in rows["identity"]
+
+
+def test_provenance_command_shows_the_identity_and_what_each_failure_is_about(identity_signed, tmp_path):
+    from conftest import run_cli
+
+    path, chain = identity_signed
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "SORA_AUDIT_TRUST_DIR": "", "COLUMNS": "250"}
+    r = run_cli("provenance", str(path), "--trust-anchors", str(chain.root_pem), env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = " ".join(r.stdout.split())
+    assert ("identity sora-audit TEST ONLY newsroom identity / sora-audit TEST ONLY (X.509 certificate), role "
+            "creator: not trusted (cawg.x509.credential.untrusted)") in text
+    assert "failures cawg.x509.credential.untrusted (identity credential)" in text
+    assert "status trusted: intact and the signer is trusted" in text

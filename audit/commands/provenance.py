@@ -104,7 +104,9 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     for i in b.get("ingredients") or []:
         codes = ", ".join(i["codes"]) or "no failure"
         console.print(f"  ingredient   {e(i.get('title'))} ({e(i.get('relationship'))}): {i['status']}, {escape(codes)}")
-    console.print(f"  failures     {escape(', '.join(b['codes'])) if b['codes'] else 'none'}")
+    classes = b.get("code_classes") or {}
+    fails = ", ".join(f"{c} ({classes[c].replace('_', ' ')})" if c in classes else c for c in b["codes"])
+    console.print(f"  failures     {escape(fails) if fails else 'none'}")
     if b.get("fragment_mode"):
         console.print(f"  fragments    {len(b['fragments'])} ({b['fragment_mode']})")
         for fr in b["fragments"]:

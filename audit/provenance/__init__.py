@@ -33,7 +33,8 @@ from .reading import (ABSENT, AI_SOURCE_TYPES, ERROR, EXPIRED_CODES, INVALID, NO
                       mime_of, verify)
 
 __all__ = [
-    "ABSENT", "AI_SOURCE_TYPES", "ERROR", "EXPIRED_CODES", "INVALID", "NO_TRUST", "STATUSES", "TRUSTED", "UNTRUSTED_CODES", "VALID", "WHOLE_FILE_HASH", "ConcatStream",
+    "ABSENT", "AI_SOURCE_TYPES", "ERROR", "EXPIRED_CODES", "INVALID", "NO_TRUST", "STATUSES", "TRUSTED",
+    "UNTRUSTED_CODES", "VALID", "WHOLE_FILE_HASH", "ConcatStream",
     "FragmentError", "TrustConfig", "block_from", "bmff_boxes", "check_fragment", "classify", "empty_block",
     "findings_for", "is_credential_code", "is_init_segment", "mime_of", "verify", "verify_fragmented",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codes import FAILURE, IDENTITY, IDENTITY_CREDENTIAL, SUCCESS, UNKNOWN, code_class
+from .codes import FAILURE, IDENTITY, SUCCESS, UNKNOWN, code_class
 
 X509, ICA = "x509", "ica"
 METHODS = {"cawg.x509.cose": X509, "cawg.identity_claims_aggregation": ICA}
