@@ -70,6 +70,7 @@ class EmulatorSettings:
     server_error_times: int = 2
     poll_after_ms: int | None = 100
     fps: float = 24.0
+    render_workers: int = 2       # clips rendered at once (the API's sizes take seconds each)
     strict: bool = False          # True: only the API's seconds/sizes are accepted, with the real messages
     api_key: str | None = None
     faults: tuple[str, ...] = ()  # applied to every request, as if the prompt named them
@@ -136,7 +137,7 @@ class Emulator:
         # a folder of its own unless told where: removed again by stop()
         self._own_workdir = not self.settings.workdir
         self.workdir = Path(self.settings.workdir or tempfile.mkdtemp(prefix="sora-emulator-"))
-        self._render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emu-render")
+        self._render = ThreadPoolExecutor(max_workers=self.settings.render_workers, thread_name_prefix="emu-render")
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -197,9 +198,21 @@ class Emulator:
         with self.lock:
             self.jobs[vid] = job
             self.counts["creates"] += 1
-        if not faults & {"fail-moderation", "fail-internal"}:
+        # a [slow] job is rendered only once it is due (see ``due``): it must not hold up the
+        # renderer for the jobs behind it
+        job.render_later = "slow" in faults  # type: ignore[attr-defined]
+        if not faults & {"fail-moderation", "fail-internal"} and not job.render_later:
             self._render.submit(self._do_render, job, reference)
         return job
+
+    def due(self, job: Job) -> None:
+        """Start rendering a deferred job whose time has come."""
+        with self.lock:
+            start = getattr(job, "render_later", False) and time.time() >= job.created + job.duration
+            if start:
+                job.render_later = False  # type: ignore[attr-defined]
+        if start:
+            self._render.submit(self._do_render, job, getattr(job, "reference", None))
 
     def _do_render(self, job: Job, reference: bytes | None) -> None:
         try:
@@ -341,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         job = self.emu.jobs.get(vid)
         if job is None:
             self._send(404, _err(f"Video with id '{vid}' not found.", param="video_id", code="video_not_found"))
+        else:
+            self.emu.due(job)
         return job
 
     def _faults(self, prompt: str) -> set[str]:
