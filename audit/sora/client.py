@@ -170,16 +170,18 @@ class VideosClient:
         ``on_attempt(Attempt)``: called after every request sent (or not sent), with its answer."""
         rp = self.config.retry
         attempt = 0
-        note = on_attempt or (lambda a: None)
+        def note(make: Callable[[], Attempt]) -> None:
+            if on_attempt is not None:
+                on_attempt(make())
         while True:
             resp = None
             try:
                 resp = self._http.request(method, path, **kw)
-                note(Attempt(attempt, True, resp.status_code, self._say(_answer(resp))))
+                note(lambda: Attempt(attempt, True, resp.status_code, self._say(_answer(resp))))
             except httpx.TransportError as e:
                 # a connection that never opened sent nothing; anything later may have reached the provider
                 never_opened = isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-                note(Attempt(attempt, not never_opened, None, self._say(f"{type(e).__name__}: {e}")[:300]))
+                note(lambda: Attempt(attempt, not never_opened, None, self._say(f"{type(e).__name__}: {e}")[:300]))
                 if isinstance(e, httpx.TimeoutException):
                     err = self._timeout(e, what, paid, attempt)
                 else:
