@@ -170,6 +170,7 @@ class VideosClient:
         ``on_attempt(Attempt)``: called after every request sent (or not sent), with its answer."""
         rp = self.config.retry
         attempt = 0
+
         def note(make: Callable[[], Attempt]) -> None:
             if on_attempt is not None:
                 on_attempt(make())
