@@ -48,8 +48,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from .emulator_media import camera_from_prompt, preview, render_job, signer_for  # noqa: F401
-from .emulator_wire import (CREATE_FIELDS, REAL_SECONDS, REAL_SIZES, REMIX_FIELDS, WireError,  # noqa: F401
-                            check_values, error, parse_body, require)
+from .emulator_wire import CREATE_FIELDS, REMIX_FIELDS, WireError, check_values, error, parse_body, require
 from .providers import SORA_MODELS
 
 FAULTS = ("refuse", "likeness", "face", "real-person", "fail-moderation", "fail-internal", "429", "5xx", "5xx-always",
