@@ -4,7 +4,7 @@ real MP4s rendered with ``audit.synth``, and faults on demand.
 Completed jobs are real clips: the reference image (``input_reference``) as the first frame,
 the camera move named by the prompt's verbs ("pan left", "tilt up", "zoom in", "dolly out",
 "roll"...), the requested seconds and size, an audio track and our moving mark. When
-``audit.signing`` exists (test-only C2PA chain), the clip is signed with it.
+``audit.provenance.signing`` exists (test-only C2PA chain), the clip is signed with it.
 
 Faults, by a keyword in the prompt (or for every request through ``EmulatorSettings.faults``):
 
