@@ -10,6 +10,7 @@ import sys
 
 from . import __version__
 from .errors import UsageError
+from .terminal import plain
 
 # Listed first in `--help`; the other subcommand modules follow alphabetically.
 FIRST = ["check"]
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as e:
-        print(f"sora-audit: error: {e}", file=sys.stderr)
+        print(f"sora-audit: error: {plain(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("sora-audit: interrupted", file=sys.stderr)

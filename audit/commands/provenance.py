@@ -14,7 +14,6 @@ import argparse
 import sys
 
 from rich.console import Console
-from rich.markup import escape
 
 from .. import contract
 from ..errors import UsageError
@@ -22,6 +21,8 @@ from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
 from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
 from ..provenance_status import explain
+from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
+from ..terminal import plain
 from .common import add_trust_options, trust_from_args
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     trust = trust_from_args(args, policy)
     files, notes = find_clips(args.paths, extensions=VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
     for n in notes:
-        print(f"sora-audit: note: {n}", file=sys.stderr)
+        print(f"sora-audit: note: {plain(n)}", file=sys.stderr)
     if not files:
         raise UsageError("nothing to verify: no clip or image found in " + ", ".join(args.paths))
     if args.fragment and len(files) != 1:
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         contract.write_json_atomic(args.json, {"items": items})
         if not args.quiet:
-            print(f"wrote {args.json}")
+            print(f"wrote {plain(args.json)}")
     statuses = [i["provenance"]["status"] for i in items]
     if INVALID in statuses:
         return 1
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_block(console: Console, path: str, b: dict, findings) -> None:
-    e = lambda v: escape(str(v)) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
+    e = lambda v: escape(v) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
     st = b["status"]
     console.print(f"[bold]{escape(path)}[/]")
     head, _, why = explain(b).partition(": ")
