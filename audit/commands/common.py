@@ -122,12 +122,21 @@ def now_iso() -> str:
 def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
     from ..errors import UsageError
 
+    from ..errors import InputError
+    from ..files import check_image, what_is
+
+    cap = int(policy.get("limits", "image_max_pixels"))
     for tpl in args.watermark_template:
-        if not Path(tpl).is_file():
+        if what_is(tpl) == "missing":
             raise UsageError(f"{tpl}: watermark template not found")
-        _check_template(tpl)
-    if args.reference and not Path(args.reference).is_file():
-        raise UsageError(f"{args.reference}: reference image not found")
+        _check_template(tpl, cap)
+    if args.reference:
+        if what_is(args.reference) == "missing":
+            raise UsageError(f"{args.reference}: reference image not found")
+        try:  # a FIFO, a folder or a decompression bomb is refused before any clip
+            check_image(args.reference, cap, what="reference image")
+        except InputError as e:
+            raise UsageError(f"{e}. {e.hint}.") from None
     return AuditOptions(
         policy=policy,
         reference=args.reference,
@@ -153,14 +162,17 @@ def executor_from_args(args: argparse.Namespace, jobs: int):
     return make_executor(jobs, kind=kind, scheduler=scheduler, log=log)
 
 
-def _check_template(path: str) -> None:
-    """A template that cannot be read is the operator's mistake, refused before any clip."""
-    from ..errors import UsageError
-    from ..watermark_match import TemplateError, load_template
+def _check_template(path: str, max_pixels: int) -> None:
+    """A template that cannot be read is the operator's mistake, refused before any clip.
+    Its size is read from its header first (``max_pixels``: the policy's cap)."""
+    from ..errors import InputError, UsageError
+    from ..files import check_image
+    from ..watermark_match import load_template
 
     try:
+        check_image(path, max_pixels, what="watermark template")
         load_template(path)
-    except TemplateError as e:
+    except InputError as e:
         raise UsageError(f"{e}. {e.hint}.") from None
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..files import config_file
 
 CAMERA = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "roll", "complex")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -67,7 +68,7 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
-    p = Path(path)
+    p = config_file(path, "suite file")
     try:
         raw = p.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
