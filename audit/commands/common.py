@@ -188,6 +188,13 @@ def run_tasks(tasks: Sequence[AuditTask], jobs: int, quiet: bool, executor=None)
         TextColumn("{task.description}", markup=False), console=console, disable=quiet, transient=False,
     ) as bar:
         job = bar.add_task("", total=len(tasks))
+        if hasattr(ex, "progress") and not quiet:
+            def progress(i: int, kind: str, info: dict) -> None:
+                if kind == "hashing":  # a huge file: say how far hashing has gone, in GB
+                    bar.update(job, description=plain(f"{Path(tasks[i].path).name}: hashing "
+                                                      f"{info['done'] / 1e9:.1f}/{info['total'] / 1e9:.1f} GB"))
+
+            ex.progress = progress
         for i, res in ex.run(tasks):
             results[i] = res
             bar.update(job, advance=1, description=plain(Path(res["path"]).name))
