@@ -1,0 +1,128 @@
+"""The per-clip time limit and SIGTERM: one stuck clip never stops a batch, and a terminated run
+leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from audit.executors import LocalExecutor
+from audit.pipeline import AuditOptions, AuditTask, audit_clip
+from audit.policy import load_policy
+from conftest import ROOT
+
+
+def stuck_or_audit(task: AuditTask) -> dict:
+    """Audits normally, except that a clip named stuck*.mp4 hangs (as a decoder spinning on a
+    hostile file would); it writes its worker's pid beside the clip first."""
+    if os.path.basename(task.path).startswith("stuck"):
+        Path(task.path + ".pid").write_text(str(os.getpid()))
+        time.sleep(600)
+    return audit_clip(task)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return False
+
+
+def test_a_stuck_clip_is_stopped_at_its_limit_and_the_batch_goes_on(tmp_path, render_clip):
+    policy_file = tmp_path / "limits.toml"
+    policy_file.write_text("[limits]\nclip_time_base_s = 3.0\nclip_time_per_media_s = 2.0\n")
+    options = AuditOptions(policy=load_policy(policy_file))
+    a = render_clip("a.mp4", seconds=0.5, seed=1)
+    b = render_clip("b.mp4", seconds=0.5, seed=2)
+    stuck = tmp_path / "stuck.mp4"
+    shutil.copy(a, stuck)
+    c = render_clip("c.mp4", seconds=0.5, seed=3)
+    tasks = [AuditTask(str(p), options) for p in (a, stuck, b, c)]
+    t0 = time.monotonic()
+    got = dict(LocalExecutor(2, stuck_or_audit).run(tasks))
+    took = time.monotonic() - t0
+    assert sorted(got) == [0, 1, 2, 3]  # every clip reported, exactly once
+    assert took < 40, took              # the limit (3 s: the stuck clip never got to its probe)
+    timed = got[1]
+    assert timed["verdict"] == "error"
+    [f] = timed["findings"]
+    assert (f["category"], f["severity"], f["code"]) == ("runtime", "fail", "runtime.timeout")
+    assert "stuck.mp4" in f["message"] and f["evidence"]["limit_s"] == 3.0 and f["evidence"]["elapsed_s"] >= 3.0
+    for i in (0, 2, 3):
+        assert got[i]["verdict"] in ("pass", "warn") and got[i]["sha256"], got[i]["findings"]
+    pid = int(Path(str(stuck) + ".pid").read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)  # its worker was killed, not left sleeping
+
+
+def test_limit_grows_with_the_clip(tmp_path):
+    from audit.executors import _Clock
+
+    options = AuditOptions(policy=load_policy())
+    clock = _Clock([AuditTask("x.mp4", options)])
+    clock.heard(0, 123, "start", {"size_bytes": 2_000_000_000})
+    assert clock.limit[0] == 60 + 30 * 2.0          # base + 30 s per GB
+    clock.heard(0, 123, "probed", {"duration_s": 12.0})
+    assert clock.limit[0] == 60 + 60 + 10 * 12.0    # + 10 x the duration
+    assert clock.overdue() == []
+
+
+def _session(sid: int) -> list[int]:
+    """Live processes of session ``sid`` (zombies aside)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.getsid(int(d)) == sid and _alive(int(d)):
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def test_sigterm_stops_workers_forkserver_and_tracker(tmp_path, render_clip):
+    clip = render_clip("c.mp4", seconds=3.0)
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i in range(8):
+        shutil.copy(clip, folder / f"c{i}.mp4")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "audit", "check", str(folder), "--jobs", "2", "-q", "--no-history",
+                          "--report", str(tmp_path / "rep")], cwd=tmp_path, env=env, start_new_session=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # main + forkserver + resource tracker + 2 workers
+        deadline = time.monotonic() + 60
+        while len(_session(p.pid)) < 5 and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert p.poll() is None and len(_session(p.pid)) >= 5, "the batch ended before its workers were seen"
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+        assert time.monotonic() - t0 < 15
+        deadline = time.monotonic() + 10
+        while _session(p.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session(p.pid) == [], "processes left behind after SIGTERM"
+        assert not (tmp_path / "rep" / "results.json").exists()  # no half-written results
+    finally:
+        for pid in _session(p.pid):  # only ever this test's own process group
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_policy_limits_are_documented_defaults():
+    limits = load_policy().section("limits")
+    assert limits["clip_time_base_s"] == 60.0 and limits["clip_time_per_media_s"] == 10.0
+    assert limits["image_max_pixels"] == 50_000_000
+    assert json.dumps(dict(limits))  # plain TOML values
