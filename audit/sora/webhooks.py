@@ -208,6 +208,7 @@ class WebhookReceiver:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            request_queue_size = 128  # a burst is accepted (and refused past the limit) at once, not left to retry SYNs
 
             def process_request(self, request, client_address):
                 if not recv._slots.acquire(blocking=False):  # all threads busy: refuse, do not queue
