@@ -5,7 +5,7 @@
 
 Renders a synthetic clip (once, under benchmarks/out/) with sensor noise at a quality that makes
 it ~50 MB (~23 Mbit/s, 18 s of 720p30: a high-bitrate generator download), signs
-it with a TEST-ONLY chain (audit.signing), then in one run: the best of ``--repeat`` calls of
+it with a TEST-ONLY chain (audit.provenance.signing), then in one run: the best of ``--repeat`` calls of
 ``audit.provenance.verify`` (with the chain's root as trust anchor, i.e. the full hash of the
 file and the trust check) and the best of ``--repeat`` whole audits (``audit_clip``: probe,
 provenance, one decode pass through every detector). Prints both and their ratio.
@@ -30,7 +30,7 @@ OUT = ROOT / "benchmarks" / "out"
 
 
 def make_signed(seconds: float, w: int, h: int, crf: int, noise: float) -> tuple[Path, Path]:
-    from audit.signing import make_test_chain, sign_file
+    from audit.provenance.signing import make_test_chain, sign_file
     from audit.synth import CameraSegment, ClipSpec, render
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,7 @@ def make_signed(seconds: float, w: int, h: int, crf: int, noise: float) -> tuple
 def make_fragmented(seconds: float, w: int, h: int, crf: int, noise: float, frag_s: float):
     import struct
 
-    from audit.signing import make_test_chain, sign_file
+    from audit.provenance.signing import make_test_chain, sign_file
     from audit.synth import remux
 
     signed, _ = make_signed(seconds, w, h, crf, noise)

@@ -94,7 +94,7 @@ def test_exit_codes():
 
 
 def test_choices_match_what_the_detectors_accept():
-    from audit.detectors.provenance import REQUIRES
+    from audit.provenance.detector import REQUIRES
     from audit.policy import CHOICES
 
     assert CHOICES["provenance.require"] == REQUIRES

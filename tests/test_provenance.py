@@ -248,7 +248,7 @@ def test_missing_file_is_error():
 def test_images_signed_and_tampered(tmp_path, ext):
     import cv2
 
-    from audit.signing import make_test_chain, sign_file
+    from audit.provenance.signing import make_test_chain, sign_file
 
     img = cv2.imread(str(FIXTURES / "references" / "clean_pan.jpg"))
     src = tmp_path / f"ref{ext}"
@@ -271,8 +271,8 @@ def test_images_signed_and_tampered(tmp_path, ext):
 
 
 def test_mov_clip_signed_and_read(tmp_path):
-    from audit.signing import sign_file
-    from audit.signing import TestChain
+    from audit.provenance.signing import sign_file
+    from audit.provenance.signing import TestChain
 
     mov = tmp_path / "clip.mov"
     remux(UNSIGNED, mov, format="mov")
@@ -360,7 +360,7 @@ def test_unmet_requirement_does_not_hide_an_unauditable_clip(render_clip, tmp_pa
 
 
 def test_lone_init_segment_is_reported_as_such_not_as_tampering(tmp_path):
-    from audit.signing import TestChain, sign_file
+    from audit.provenance.signing import TestChain, sign_file
 
     frag = tmp_path / "frag.mp4"
     remux(UNSIGNED, frag, format="mp4", options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})

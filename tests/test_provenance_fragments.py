@@ -16,7 +16,8 @@ from pathlib import Path
 import c2pa
 import pytest
 
-from audit.provenance import (WHOLE_FILE_HASH, ConcatStream, FragmentError, _context, check_fragment, verify)
+from audit.provenance import WHOLE_FILE_HASH, ConcatStream, FragmentError, check_fragment, verify
+from audit.provenance.reading import _context
 from conftest import run_cli
 from test_provenance import C2PA_DIR, ROOT_PEM, SIGNED, boxes, finding_codes, own_trust
 

@@ -126,7 +126,7 @@ def test_timestamp_trust_is_checked_against_the_configured_anchors():
     anchor key in c2pa-python 0.38.1's settings); we pin that check on, and c2pa accepts it."""
     import c2pa
 
-    from audit.provenance import _context
+    from audit.provenance.reading import _context
     from test_provenance import ROOT_PEM
 
     trust = TrustConfig.from_files([ROOT_PEM])

@@ -288,10 +288,16 @@ def test_clip_without_manifest_gets_one_line_not_a_table_of_dashes(audited):
 def test_status_row_says_why_c2pa_disagrees(audited):
     clip = copy.deepcopy(audited)
     clip["provenance"] = {"status": "valid", "c2pa_state": "Invalid", "issuer": "OpenAI",
-                          "codes": ["signingCredential.untrusted"]}
+                          "codes": ["signingCredential.untrusted", "cawg.x509.credential.untrusted"],
+                          "identities": [{"label": "cawg.identity", "method": "x509", "name": "<i>Newsroom</i>",
+                                          "organization": "EBU", "status": "untrusted", "roles": [],
+                                          "codes": ["cawg.x509.credential.untrusted"]}]}
     page = html.render(run_of([clip]))
-    assert ("<th>status</th><td>valid: content intact; c2pa says Invalid because the credential is untrusted "
-            "(signingCredential.untrusted)</td>") in page
+    assert ("<th>status</th><td>valid: intact; signer not on your trust lists; identity &lt;i&gt;Newsroom&lt;/i&gt; "
+            "/ EBU (X.509 certificate) not trusted (c2pa says Invalid for these, not for the content)</td>") in page
+    assert ("<th>identity</th><td>&lt;i&gt;Newsroom&lt;/i&gt; / EBU (X.509 certificate): not trusted "
+            "(cawg.x509.credential.untrusted)</td>") in page
+    assert "<i>Newsroom</i>" not in page  # the signer's own text is escaped
 
 
 def test_generated_clips_are_headed_by_case_model_and_repeat_and_refusals_by_their_job():

@@ -57,7 +57,7 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_trust_options(p: argparse.ArgumentParser) -> None:
-    """C2PA trust flags (``check``, ``provenance``); see audit/truststore.py."""
+    """C2PA trust flags (``check``, ``provenance``); see audit/provenance/truststore.py."""
     p.add_argument("--trust-anchors", metavar="FILE", action="append", default=[],
                    help="PEM file of C2PA trust anchors (root/intermediate certificates); repeatable, concatenated")
     p.add_argument("--allowed-list", metavar="FILE", help="PEM file of end-entity signing certificates trusted as they are")
@@ -65,7 +65,7 @@ def add_trust_options(p: argparse.ArgumentParser) -> None:
 
 
 def trust_from_args(args: argparse.Namespace, policy: Policy):
-    from ..truststore import resolve
+    from ..provenance.truststore import resolve
 
     return resolve(policy.section("provenance"), args.trust_anchors, args.allowed_list, args.trust_config)
 

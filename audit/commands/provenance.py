@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
 from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
-from ..provenance_status import explain
+from ..provenance.status import explain, identity_line
 from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
 from ..terminal import plain
 from .common import add_trust_options, trust_from_args
@@ -90,6 +90,8 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
             console.print(f"  note         {e(b.get('note'))}")
         return
     console.print(f"  signed by    {e(b.get('issuer'))} / {e(b.get('common_name'))}  alg {e(b.get('alg'))}")
+    for ident in b.get("identities") or []:
+        console.print(f"  identity     {escape(identity_line(ident))}")
     console.print(f"  signed at    {e(b.get('signed_at'))}   timestamp authority {e(b.get('tsa'))}")
     console.print(f"  generator    {e(b.get('claim_generator'))}   claim v{e(b.get('claim_version'))}   "
                   f"manifests {b.get('manifest_count')}")
@@ -103,7 +105,9 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     for i in b.get("ingredients") or []:
         codes = ", ".join(i["codes"]) or "no failure"
         console.print(f"  ingredient   {e(i.get('title'))} ({e(i.get('relationship'))}): {i['status']}, {escape(codes)}")
-    console.print(f"  failures     {escape(', '.join(b['codes'])) if b['codes'] else 'none'}")
+    classes = b.get("code_classes") or {}
+    fails = ", ".join(f"{c} ({classes[c].replace('_', ' ')})" if c in classes else c for c in b["codes"])
+    console.print(f"  failures     {escape(fails) if fails else 'none'}")
     if b.get("fragment_mode"):
         console.print(f"  fragments    {len(b['fragments'])} ({b['fragment_mode']})")
         for fr in b["fragments"]:

@@ -14,7 +14,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from .. import truststore
+from ..provenance import truststore
 from ..errors import UsageError
 
 

@@ -18,7 +18,7 @@ The interface (after PySceneDetect's ``SceneDetector``)::
         def finish(self) -> DetectorResult: ...
 
 Adding a detector is one new module in this package (or in ``audit.quality`` for a quality
-metric) that lists its classes in ``DETECTORS``
+metric, or a module named in ``MODULES``) that lists its classes in ``DETECTORS``
 (and, optionally, rules on several detectors' results in ``CROSS_CHECKS``); the pipeline finds
 it, no other file changes. Detectors run in ``order`` (then name). Thresholds are read from
 ``ctx.policy`` (defaults: ``audit/policy_defaults.toml`` plus ``audit/defaults/*.toml``), never
@@ -72,9 +72,11 @@ class Detector:
 _MODULES: list | None = None
 
 
-# Packages whose modules may hold detectors: this one (provenance, watermark, conformance...)
-# and ``audit.quality`` (the quality metrics and the helpers they share).
+# Packages whose modules may hold detectors: this one (watermark, conformance...) and
+# ``audit.quality`` (the quality metrics and the helpers they share); plus single modules of
+# packages that hold other things too (the provenance detector beside the C2PA reading code).
 PACKAGES = (__name__, "audit.quality")
+MODULES = ("audit.provenance.detector",)
 
 
 def _modules() -> list:
@@ -92,6 +94,7 @@ def _modules() -> list:
                 for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name)
                 if not m.name.startswith("_")
             ]
+        _MODULES += [importlib.import_module(m) for m in MODULES]
     return _MODULES
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from ..provenance_status import explain
+from ..provenance.status import explain, identity_line
 from . import _charts
 from ._cells import cell, is_empty, kv_rows, show  # noqa: F401  (show: the template filter, re-exported)
 
@@ -115,8 +115,10 @@ def provenance_view(p: Any) -> dict | None:
     if not isinstance(ai, bool):
         dst = p.get("digital_source_type")
         ai = None if dst is None else any(str(dst).endswith(s) for s in AI_SOURCE_TYPES)
-    listed = {"status", "codes", "ingredients", "validation", "actions", "ai_disclosure"}
-    rows = [("status", explain(p)), ("AI disclosure", "yes" if ai else ("no" if ai is False else "—"))]
+    listed = {"status", "codes", "ingredients", "validation", "actions", "ai_disclosure", "identities", "code_classes"}
+    rows = [("status", explain(p))] + [("identity", identity_line(i)) for i in p.get("identities") or []
+                                       if isinstance(i, dict)]
+    rows += [("AI disclosure", "yes" if ai else ("no" if ai is False else "—"))]
     rows += kv_rows([(k, p.get(k)) for k in PROVENANCE_KEYS if k in p and k not in listed]
                     + [(k, v) for k, v in p.items() if k not in PROVENANCE_KEYS and k not in listed])
     codes = []

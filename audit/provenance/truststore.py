@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .errors import AuditError, ConfigError
-from .provenance import TrustConfig
+from ..errors import AuditError, ConfigError
+from .reading import TrustConfig
 
 _RAW = "https://raw.githubusercontent.com"
 

@@ -1,12 +1,13 @@
-"""Content Credentials of the clip file (``audit.provenance``), and the gate's provenance
+"""Content Credentials of the clip file (``audit.provenance.reading``), and the gate's provenance
 requirement: a manifest, the visible watermark, both, either, or nothing (``[provenance] require``).
 """
 
 from __future__ import annotations
 
+from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, INFO, PROVENANCE, RUNTIME, WARN, Finding
-from ..provenance import TRUSTED, VALID, findings_for, verify
-from . import Detector, DetectorResult
+from .findings import findings_for
+from .reading import TRUSTED, VALID, verify
 
 REQUIRES = ("any", "manifest", "watermark", "both", "none")
 
