@@ -202,19 +202,21 @@ def _audit(run: _Run) -> None:
 
 
 def _check_reference(run: _Run, ctx: AuditContext) -> None:
-    """A reference image that is not a regular file, not an image, or over the pixel cap
+    """A reference image that is not a regular file, or over the pixel cap
     (``[limits] image_max_pixels``, read from its header) is refused before any detector opens
-    it: a warning names it and the clip is audited without it. (A missing one is the quality
-    check's own ``quality.reference_unreadable``.)"""
+    it: a warning names it and the clip is audited without it. (A missing one, or a file that is
+    not an image, is the quality check's own ``quality.reference_unreadable``.)"""
     ref = ctx.reference
     if not ref:
         return
-    from .files import check_image, what_is
+    from .files import ImageUnreadableError, check_image, what_is
 
     if what_is(ref) == "missing":
         return
     try:
         check_image(ref, int(ctx.policy.get("limits", "image_max_pixels")), what="reference image")
+    except ImageUnreadableError:
+        return  # not an image at all: the quality check says so (quality.reference_unreadable)
     except InputError as e:
         ctx.reference_refused = True
         run.findings.append(Finding(RUNTIME, WARN, e.code, f"{e}; the clip was audited without it. {e.hint}.",

@@ -5,7 +5,8 @@ Works on clips (MP4, MOV, M4V) and images (JPEG, PNG, WebP). The JSON (``--json 
 With ``--fragment FILE`` (repeated), the one PATH is a fragmented MP4's init segment and the
 files its fragments, verified together (``audit.provenance.verify_fragmented``).
 Exit 0: every file read (whatever its status, except invalid); 1: a manifest is invalid
-(altered after signing); 3: a file or manifest could not be read and none is invalid.
+(altered after signing); 3: a file or manifest could not be read (or the file is cut short)
+and none is invalid.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     statuses = [i["provenance"]["status"] for i in items]
     if INVALID in statuses:
         return 1
-    return 3 if ERROR in statuses else 0
+    # A file cut short could not be read whole, whatever its manifest says: as `check` says of it
+    # (runtime.undecodable, verdict error), this exits 3.
+    cut = any((i["provenance"].get("layout") or {}).get("missing_bytes") for i in items)
+    return 3 if ERROR in statuses or cut else 0
 
 
 def print_block(console: Console, path: str, b: dict, findings) -> None:
@@ -88,6 +92,9 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     if st in ("absent", "error"):
         if st == "error":  # (absent: the status line says it all)
             console.print(f"  note         {e(b.get('note'))}")
+        for f in findings:  # the file's layout (cut short, trailing data) is said whatever the status
+            if f.code in ("provenance.cut_short", "provenance.trailing_data"):
+                console.print(f"  {f.severity:<5}        {escape(f.code)}: {escape(f.message)}")
         return
     console.print(f"  signed by    {e(b.get('issuer'))} / {e(b.get('common_name'))}  alg {e(b.get('alg'))}")
     for ident in b.get("identities") or []:
