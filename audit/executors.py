@@ -194,7 +194,8 @@ class LocalExecutor:
 
 class _Clock:
     """When each clip started in its worker, and its time limit from what the worker reported
-    (``[limits]``: base + per media second x duration + per GB x size, in seconds)."""
+    (``[limits]``: base + per media second x duration + per GB x size, at most ``clip_time_max_s``;
+    in seconds)."""
 
     def __init__(self, tasks: Sequence[AuditTask]):
         self.tasks = tasks
@@ -210,6 +211,8 @@ class _Clock:
             self.limit[index] = base + float(lim.get("clip_time_per_gb_s", 0)) * size_gb
         elif kind == "probed" and index in self.limit:
             self.limit[index] += float(lim.get("clip_time_per_media_s", 0)) * max(0.0, float(info.get("duration_s") or 0))
+        if index in self.limit:
+            self.limit[index] = min(self.limit[index], float(lim.get("clip_time_max_s", float("inf"))))
         if base <= 0:
             self.limit.pop(index, None)  # no limit
 

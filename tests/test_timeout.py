@@ -74,6 +74,8 @@ def test_limit_grows_with_the_clip(tmp_path):
     clock.heard(0, 123, "probed", {"duration_s": 12.0})
     assert clock.limit[0] == 60 + 60 + 10 * 12.0    # + 10 x the duration
     assert clock.overdue() == []
+    clock.heard(0, 123, "probed", {"duration_s": 1e9})  # a container that claims years
+    assert clock.limit[0] == 3600.0                     # clip_time_max_s
 
 
 def _session(sid: int) -> list[int]:
