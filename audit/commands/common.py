@@ -126,17 +126,17 @@ def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
     from ..files import check_image, what_is
 
     cap = int(policy.get("limits", "image_max_pixels"))
-    for tpl in args.watermark_template:
-        if what_is(tpl) == "missing":
-            raise UsageError(f"{tpl}: watermark template not found")
-        _check_template(tpl, cap)
-    if args.reference:
-        if what_is(args.reference) == "missing":
-            raise UsageError(f"{args.reference}: reference image not found")
-        try:  # a FIFO, a folder or a decompression bomb is refused before any clip
-            check_image(args.reference, cap, what="reference image")
+    # A FIFO, a folder or a decompression bomb is refused before any clip, from its header.
+    for path, what in [(t, "watermark template") for t in args.watermark_template] + \
+            ([(args.reference, "reference image")] if args.reference else []):
+        if what_is(path) == "missing":
+            raise UsageError(f"{path}: {what} not found")
+        try:
+            check_image(path, cap, what=what)
         except InputError as e:
             raise UsageError(f"{e}. {e.hint}.") from None
+    for tpl in args.watermark_template:
+        _check_template(tpl)
     return AuditOptions(
         policy=policy,
         reference=args.reference,
@@ -162,17 +162,14 @@ def executor_from_args(args: argparse.Namespace, jobs: int):
     return make_executor(jobs, kind=kind, scheduler=scheduler, log=log)
 
 
-def _check_template(path: str, max_pixels: int) -> None:
-    """A template that cannot be read is the operator's mistake, refused before any clip.
-    Its size is read from its header first (``max_pixels``: the policy's cap)."""
-    from ..errors import InputError, UsageError
-    from ..files import check_image
-    from ..watermark_match import load_template
+def _check_template(path: str) -> None:
+    """A template that cannot be read is the operator's mistake, refused before any clip."""
+    from ..errors import UsageError
+    from ..watermark_match import TemplateError, load_template
 
     try:
-        check_image(path, max_pixels, what="watermark template")
         load_template(path)
-    except InputError as e:
+    except TemplateError as e:
         raise UsageError(f"{e}. {e.hint}.") from None
 
 
