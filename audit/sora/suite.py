@@ -118,8 +118,11 @@ def load_suite(path: str | Path) -> Suite:
         if ref is not None:
             if not isinstance(ref, str):
                 raise ConfigError(p, f"{where}.reference must be a path string")
-            rp = (p.parent / ref).resolve()
-            if not rp.is_file():
+            try:
+                rp = (p.parent / ref).resolve()
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+                raise ConfigError(p, f"{where}.reference: {ref} is a symlink loop") from None
+            if not rp.is_file():  # (a FIFO or device is not a file: never opened)
                 raise ConfigError(p, f"{where}.reference: image not found at {rp}")
             if rp.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
                 raise ConfigError(p, f"{where}.reference must be a PNG, JPEG or WebP image, got {rp.name}")
