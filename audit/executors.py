@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, Sequence
@@ -135,12 +136,17 @@ class LocalExecutor:
         clips in flight when a worker died, and those in flight when we killed one for its time."""
         events = self._ctx.Queue()  # fresh per pool: a killed worker may leave a queue's lock held
         pool = self._pool(min(self.jobs, len(indexes)), events)
-        futures: dict[Future, int] = {pool.submit(_audit_reported, self.fn, i, tasks[i]): i for i in indexes}
+        futures: dict[Future, int] = {}
         clock = _Clock(tasks)
         suspects: list[int] = []
         timed_out: set[int] = set()
         finished = False
         try:
+            # Submitting starts the workers: an interruption from here on kills them (finally),
+            # but not in the middle of starting one (it would not be known to the pool yet).
+            with _interrupts_deferred():
+                for i in indexes:
+                    futures[pool.submit(_audit_reported, self.fn, i, tasks[i])] = i
             not_done = set(futures)
             while not_done and not suspects:
                 # short waits: the main thread stays responsive to Ctrl-C (see audit.sora.generate)
@@ -266,6 +272,29 @@ def _audit_reported(fn: AuditFn, index: int, task: AuditTask) -> dict:
         return fn(task)
     finally:
         pipeline.REPORT = None
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Ctrl-C or SIGTERM received inside the block is raised (``KeyboardInterrupt``) at its end.
+
+    Starting a pool worker is a fork in the forkserver and a wait for its pid: interrupted in
+    that wait, the pool never learns the child's pid and cannot kill it; the child then fails
+    noisily once the parent has cleaned up. Starting workers takes milliseconds."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if got:
+            raise KeyboardInterrupt
 
 
 def _kill(pid: int) -> None:

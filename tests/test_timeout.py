@@ -128,3 +128,36 @@ def test_policy_limits_are_documented_defaults():
     assert limits["clip_time_base_s"] == 60.0 and limits["clip_time_per_media_s"] == 10.0
     assert limits["image_max_pixels"] == 50_000_000
     assert json.dumps(dict(limits))  # plain TOML values
+
+
+def test_sigterm_during_generation_stops_like_ctrl_c(tmp_path):
+    """`run` waiting on a 600 s job: SIGTERM ends it as Ctrl-C does (exit 130, the paid job
+    journaled, how to resume said), with nothing of it left running."""
+    from audit.sora.emulator import Emulator, EmulatorSettings
+    from test_generate_run import KEY, _args, _journal, _wait, setup
+
+    emu = Emulator(EmulatorSettings(job_seconds=600, poll_after_ms=50, retry_after=0.2, api_key=KEY))
+    emu.start()
+    try:
+        prov, suite = setup(tmp_path, emu, [("pan", "The camera pans left")])
+        p = subprocess.Popen([sys.executable, "-m", "audit", *_args(tmp_path, prov, suite), "-q"], cwd=ROOT,
+                             env=dict(os.environ, LOCAL_SORA_KEY=KEY), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            assert _wait(lambda: emu.counts["retrieves"] >= 2, 60)
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=30)
+            assert p.returncode == 130 and time.monotonic() - t0 < 10, err
+            assert "--resume" in err and KEY not in out + err
+            deadline = time.monotonic() + 10
+            while _session(p.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _session(p.pid) == []
+        finally:
+            for pid in _session(p.pid):
+                os.kill(pid, signal.SIGKILL)
+    finally:
+        emu.stop()
+    (vid, status, sent), = _journal(tmp_path)
+    assert vid and sent == 1 and status in ("queued", "in_progress")
