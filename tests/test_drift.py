@@ -20,17 +20,19 @@ def _drift(path, **opts):
     return r, r["metrics"]["drift"]
 
 
-# Drift on a 2 s 320x180 synthetic clip (3 drift intervals) depends on the encoder's exact
-# bytes: two renders of this zoom in one process differ slightly (max 22 levels in a small
-# region of frame 0), and drift reads 0.05 to 1.98 on them, over warn on some. Issue 21 (open)
-# is to make drift stable; until then these cases run and report, but cannot fail the suite.
-_UNSTABLE = pytest.mark.xfail(strict=False, reason="drift on 2 s synthetic clips varies with encoder noise (issue 21)")
+# x264 (as PyAV ships it) does not encode a 320x180 clip the same way twice in one process: with
+# a frame height that is not a multiple of 8 the bitstream depends on the process's memory (the
+# first render in a fresh process is always the same, the later ones differ by up to ~40 levels
+# in places). On such 2 s clips (3 drift intervals) drift then reads 0.05 to 1.98 for the same
+# zoom. These cases use 384x216, which x264 encodes identically every time, so they test the
+# detector, not the encoder; drift's sensitivity to re-encoding is measured by
+# benchmarks/reencode.py (issue 21).
+_SIZE = dict(width=384, height=216)
 
 
-@pytest.mark.parametrize("kind, rate", [("pan_left", 0.25), pytest.param("zoom_in", 0.25, marks=_UNSTABLE),
-                                        ("roll", 10.0), ("tilt_down", 0.2)])
+@pytest.mark.parametrize("kind, rate", [("pan_left", 0.25), ("zoom_in", 0.25), ("roll", 10.0), ("tilt_down", 0.2)])
 def test_camera_moves_score_near_zero_while_vbench_drops(render_clip, kind, rate):
-    r, d = _drift(render_clip(f"{kind}.mp4", seed=31, seconds=2.0, camera=(CameraSegment(kind, 0, 2, rate),)))
+    r, d = _drift(render_clip(f"{kind}.mp4", seed=31, seconds=2.0, camera=(CameraSegment(kind, 0, 2, rate),), **_SIZE))
     assert d["score"] < WARN, d["score"]
     assert not [f for f in r["findings"] if f["code"] == "quality.drift"]
     assert r["metrics"]["flicker"]["score"] < 0.5
@@ -49,13 +51,13 @@ def test_growing_warp_gives_growing_score(render_clip):
     assert d["per_shot"][0]["drift"] == pytest.approx(d["score"], abs=1e-3)
 
 
-@_UNSTABLE
 def test_warp_is_found_under_a_pan(render_clip):
-    _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=20, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    _, d = _drift(render_clip("wp.mp4", seed=32, seconds=2.0, warp_amp=24, camera=(CameraSegment("pan_left", 0, 2, 0.15),),
+                              **_SIZE))
     assert d["score"] > 1.0
     # the same pan without the warp (seed 31: seed 32's plain pan is split in two shots, each too
     # short for a score)
-    _, still = _drift(render_clip("p.mp4", seed=31, seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.15),)))
+    _, still = _drift(render_clip("p.mp4", seed=31, seconds=2.0, camera=(CameraSegment("pan_left", 0, 2, 0.15),), **_SIZE))
     assert d["score"] > 3 * still["score"]
 
 

@@ -239,7 +239,7 @@ def test_clip_is_signed_exactly_when_the_signing_module_exists(emu, tmp_path):
     import importlib.util
     import json
 
-    has_signing = importlib.util.find_spec("audit.signing") is not None
+    has_signing = importlib.util.find_spec("audit.provenance.signing") is not None
     c = make_client(emu)
     job = c.poll(create(c, "zoom in on the shapes", input_reference=REF)["id"])
     out = c.download(job["id"], tmp_path / "c.mp4", check=decodable)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from audit.errors import ConfigError, UsageError
+from audit.sora.client import Attempt
 from audit.sora.jobs import JobStore
 from audit.sora.providers import load_providers, get_provider
 from audit.sora.suite import load_suite
@@ -109,7 +110,15 @@ def test_journal_is_wal_and_records_before_the_create(tmp_path):
                        case_id="a", repeat=1, prompt="p", seconds="4", size="1280x720", reference=None)
     assert row.status == "pending" and row.creates_sent == 0
     row = store.mark_creating(row.job_key, new_attempt=False)
-    assert (row.status, row.creates_sent, row.attempt) == ("creating", 1, 0)
+    assert (row.status, row.creates_sent, row.attempt) == ("creating", 0, 0)
+    # every request is journaled with its answer; only those that left this machine count as sent
+    store.record_attempt(row.job_key, 0, Attempt(0, False, None, "ConnectError: refused"))
+    store.record_attempt(row.job_key, 0, Attempt(1, True, 429, "HTTP 429 : Too many running tasks"))
+    store.record_attempt(row.job_key, 0, Attempt(2, True, 200, "HTTP 200 video_1 queued"))
+    assert store.get(row.job_key).creates_sent == 2
+    assert [(a["n"], a["sent"], a["http_status"]) for a in store.attempts(row.job_key)] == [
+        (0, 0, None), (1, 1, 429), (2, 1, 200)]
+    assert "Too many running tasks" in store.attempts(row.job_key)[1]["answer"]
     again = store.mark_creating(row.job_key, new_attempt=True)  # after a failed job: a new idempotency key
     assert again.attempt == 1 and again.idempotency_key != row.idempotency_key
     assert store.latest_run("s") == "r" and store.counts("r") == {"creating": 1}

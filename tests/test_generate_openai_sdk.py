@@ -41,3 +41,25 @@ def test_official_sdk_round_trip(tmp_path):
                 client.videos.create(prompt="[refuse] x", model="sora-2")
             assert ei.value.code == "moderation_blocked"
         assert emu.counts["creates"] == 2
+
+
+def test_the_strict_emulator_takes_what_the_sdk_sends_and_refuses_what_the_api_refuses():
+    """The SDK's text-only create (multipart without a file) and its create with an image are
+    taken by the strict emulator; an off-list size or an omitted model get the API's 400."""
+    ref = ROOT / "fixtures" / "references" / "api_1280x720.jpg"
+    # jobs are only created here, never fetched: "fail-internal" spares rendering them
+    with Emulator(EmulatorSettings(strict=True, job_seconds=60, faults=("fail-internal",))) as emu:
+        client = openai.OpenAI(api_key="sk-sdk-test", base_url=emu.base_url, max_retries=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            plain = client.videos.create(prompt="A slow pan right", model="sora-2", seconds="4", size="1280x720")
+            framed = client.videos.create(prompt="A still", model="sora-2-pro", seconds="8", size="1280x720",
+                                          input_reference=ref.open("rb"))
+            assert (plain.seconds, plain.size, framed.model) == ("4", "1280x720", "sora-2-pro")
+            with pytest.raises(openai.BadRequestError) as ei:
+                client.videos.create(prompt="x", model="sora-2", seconds="4", size="160x96")
+            assert ei.value.param == "size" and "Supported values are" in ei.value.message
+            with pytest.raises(openai.BadRequestError) as ei:
+                client.videos.create(prompt="x")
+            assert ei.value.param == "model" and ei.value.code == "missing_required_parameter"
+        assert emu.counts["creates"] == 2

@@ -98,7 +98,7 @@ def test_suite_end_to_end_every_outcome_and_no_key_anywhere(tmp_path, emu):
     assert c["ok"]["verdict"] in ("pass", "warn") and c["busy"]["verdict"] in ("pass", "warn")
     assert c["ok"]["media"]["width"] == 160 and c["ok"]["source"]["video_id"].startswith("video_")
     assert c["ok"]["source"]["prompt"] == "The camera pans left over the shapes"
-    assert c["ok"]["generation"]["creates_sent"] == 1 and c["busy"]["generation"]["creates_sent"] == 1
+    assert c["ok"]["generation"]["creates_sent"] == 1 and c["busy"]["generation"]["creates_sent"] == 2  # 429, then 200
 
     def only(clip):
         assert len(clip["findings"]) == 1
@@ -276,3 +276,51 @@ def test_missing_key_is_a_usage_error(tmp_path, emu, cli, monkeypatch):
     monkeypatch.delenv("LOCAL_SORA_KEY")
     code, err = cli(tmp_path, prov, suite)
     assert code == 2 and "LOCAL_SORA_KEY" in err and emu.counts["create_requests"] == 0
+
+
+# finding code of every case of fixtures/suites/faults.toml (None: a clip was generated and audited)
+FAULTS = {"ok": None, "refuse": "policy.moderation_blocked", "likeness": "policy.likeness",
+          "face": "policy.input_image_rejected", "real-person": "policy.likeness",
+          "fail-moderation": "policy.moderation_blocked", "fail-internal": "runtime.job_failed",
+          "rate-limited-once": None, "server-errors-twice": None, "server-errors-always": "runtime.server_error",
+          "slow": "runtime.timeout", "hang": "runtime.timeout", "cut": "runtime.download_incomplete",
+          "garbage": "runtime.download_incomplete", "retired-model": "runtime.model_unavailable",
+          "unknown-model": "runtime.model_unavailable"}
+
+
+@pytest.mark.slow
+def test_the_faults_suite_through_the_strict_emulator_lands_every_fault_in_its_category(tmp_path, cli):
+    """Issue 17's gate: the strict emulator (the API's values, multipart/JSON only) takes every
+    request of the client, and every fault lands where it belongs; exit 1."""
+    # fps 4 keeps the API's 1280x720 x 4 s clips cheap to render; nothing else is relaxed
+    with Emulator(EmulatorSettings(strict=True, fps=4.0, job_seconds=0.3, poll_after_ms=50, retry_after=0.2,
+                                   hang_seconds=3.0, api_key=KEY)) as emu:
+        prov = tmp_path / "providers.toml"
+        prov.write_text(f'[providers.local]\nbase_url = "{emu.base_url}"\napi_key_env = "LOCAL_SORA_KEY"\n')
+        suite = ROOT / "fixtures" / "suites" / "faults.toml"
+        code, err = cli(tmp_path, prov, suite, "--provider", "local", "--timeout", "2", "--job-timeout", "20",
+                        "--concurrency", "4")
+    assert code == 1, err
+    clips = by_case(results(tmp_path))
+    assert set(clips) == set(FAULTS)
+    for cid, want in FAULTS.items():
+        c = clips[cid]
+        if want is None:
+            assert c["media"]["width"] == 1280 and c["media"]["height"] == 720, cid
+            assert not [f for f in c["findings"] if f["category"] in ("policy", "runtime")], (cid, c["findings"])
+            continue
+        (f,) = c["findings"]
+        assert f["code"] == want, (cid, f)
+        assert c["verdict"] == ("fail" if want.startswith("policy.") else "error"), cid
+    # creates_sent counts requests sent: a 429 then accepted is 2, two 503s then accepted is 3
+    assert clips["rate-limited-once"]["generation"]["creates_sent"] == 2
+    assert clips["server-errors-twice"]["generation"]["creates_sent"] == 3
+    assert clips["ok"]["generation"]["creates_sent"] == 1
+    assert clips["real-person"]["findings"][0]["evidence"]["provider_code"] == "input_image_contains_real_person"
+    # the journal keeps every attempt and its answer
+    store = JobStore(tmp_path / "out" / "jobs.sqlite")
+    try:
+        answers = [a["http_status"] for a in store.attempts(clips["rate-limited-once"]["generation"]["job_key"])]
+    finally:
+        store.close()
+    assert answers == [429, 200]

@@ -5,15 +5,18 @@ Built on the shared point tracks (``audit.quality.tracks``), at ``[drift] track_
 tracked step the camera's motion (a homography with RANSAC) is taken out of every point's
 displacement; hand-held shake is a camera motion and leaves nothing. The residuals are pooled in
 a 6 x 4 grid (the median vector of a cell's points: water glints and leaves moving every which
-way cancel, a region that moves as one does not). A region that jumps back and forth reverses its
-residual from one step to the next: the *reversal* of a cell is sqrt(max(0, -r_t . r_t-1)), px
-at 1280 px wide: the size of a back-and-forth step, zero for a smooth motion in one direction
-(a walking person, a turning head) and small for noise.
+way cancel, a region that moves as one does not) and summed step after step into each cell's
+*position* (where the region is, camera removed). A region that jumps back and forth is out of
+line with its neighbours in time: a cell's *deviation* at a step is the distance from its
+position to the median (per axis) of its positions one step before, at and after it, px at 1280
+px wide: the size of a back-and-forth jump, zero for a smooth motion in one direction (a walking
+person, a turning head, a slow pan) and small for noise. It holds at any frame rate: a jump held
+for two or three frames is still out of line with the positions around it.
 
-Per step the ``[jitter] cell_percentile`` of the cells' reversals; ``score``: the
+Per step the ``[jitter] cell_percentile`` of the cells' deviations; ``score``: the
 ``[jitter] percentile`` of that over the shot's steps (a few bad frames are not jitter, a
 shot-long conflict is), largest over the shots. The finding gives the time range of the steps
-over the warn level and the region of the cells that reversed most there, in displayed pixels.
+over the warn level and the region of the cells that jumped most there, in displayed pixels.
 """
 
 from __future__ import annotations
@@ -60,10 +63,11 @@ class JitterDetector(Detector):
         pol = ctx.policy.section("jitter")
         self.cell_pct = float(pol["cell_percentile"])
         self.pct = float(pol["percentile"])
-        self.prev: np.ndarray | None = None      # previous step's cell residuals
+        # the last three steps of the current run: (t, cell positions, measured cells)
+        self.recent: list[tuple[float, np.ndarray, np.ndarray]] = []
         self.ts: list[float] = []
         self.vs: list[float] = []
-        self.cells: list[np.ndarray] = []        # per step: each cell's reversal (NaN: unmeasured)
+        self.cells: list[np.ndarray] = []        # per step: each cell's deviation (NaN: unmeasured)
         self.size = (1, 1)
         self.scale = 1.0
         self.grid = (1, 1)
@@ -74,31 +78,37 @@ class JitterDetector(Detector):
         if s is None:
             return
         if s.cut:
-            self.prev = None
+            self.recent = []
             return
         w, h = s.size
         self.size, self.scale = (w, h), PX_AT / w
         self.display_scale = frame.width * frame.scale / w
         if len(s.ids) < MIN_POINTS:
-            self.prev = None
+            self.recent = []
             return
         H, _ = cv2.findHomography(s.prev, s.cur, cv2.RANSAC, 0.7, maxIters=200)
         if H is None:
-            self.prev = None
+            self.recent = []
             return
         e = (s.cur - cv2.perspectiveTransform(s.prev.reshape(-1, 1, 2), H).reshape(-1, 2)) * self.scale
         cells, gx, gy = cell_index(s.cur, w, h)
         self.grid = (gx, gy)
         med, counts = group_medians(e, cells, gx * gy)
-        med[counts < 3] = np.nan
-        if self.prev is not None:
-            rev = np.sqrt(np.clip(-(med * self.prev).sum(axis=1), 0, None))   # NaN stays NaN
-            ok = np.isfinite(rev)
-            if ok.sum() >= MIN_CELLS:
-                self.ts.append(s.t)
-                self.vs.append(percentile(rev[ok], self.cell_pct))
-                self.cells.append(rev.astype(np.float32))
-        self.prev = med
+        ok = counts >= 3
+        # a cell with too few points this step counts as still (its position carries on) and
+        # the steps around it are not judged there
+        pos = (self.recent[-1][1] if self.recent else np.zeros_like(med)) + np.where(ok[:, None], med, 0.0)
+        self.recent = (self.recent + [(s.t, pos, ok)])[-3:]
+        if len(self.recent) == 3:
+            (_, p0, o0), (t1, p1, o1), (_, p2, o2) = self.recent
+            mid = np.median(np.stack([p0, p1, p2]), axis=0)
+            dev = np.hypot(*(p1 - mid).T)
+            both = o0 & o1 & o2
+            dev[~both] = np.nan
+            if both.sum() >= MIN_CELLS:
+                self.ts.append(t1)
+                self.vs.append(percentile(dev[both], self.cell_pct))
+                self.cells.append(dev.astype(np.float32))
 
     def _region(self, steps: np.ndarray) -> list[int]:
         """[x, y, w, h] in displayed pixels of the cells that reversed most over ``steps``."""
@@ -119,8 +129,8 @@ class JitterDetector(Detector):
         pol = self.ctx.policy.section("jitter")
         warn, fail = float(pol["warn"]), float(pol["fail"])
         base = {"threshold": {"warn": warn, "fail": fail},
-                "scale": f"p{self.pct:g} over the shot's steps of the back-and-forth motion of picture regions "
-                         "(camera removed), px at 1280 px wide"}
+                "scale": f"p{self.pct:g} over the shot's steps of how far picture regions jump out of line with "
+                         "their positions a step before and after (camera removed), px at 1280 px wide"}
         shots = self.ctx.shared.get("shots") or []
         per_shot: list = [None] * max(1, len(shots))
         best, best_steps = None, None

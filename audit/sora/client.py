@@ -5,6 +5,13 @@ errors are retried with exponential backoff ``min(base * 2^n, cap)`` times a jit
 [0.75, 1], or after the server's ``retry-after-ms`` / ``Retry-After`` when it gives one (a
 Retry-After longer than ``max_retry_after`` is not waited for: the error is raised at once).
 
+The wire format is the official ``openai`` SDK's (tests/test_generate_sdk_contract.py compares
+every call with it): ``create`` is always ``multipart/form-data`` (string fields ``prompt``,
+``model``, ``seconds``, ``size``, and the file ``input_reference`` when given), even without an
+image: httpx would send a field-only body as ``application/x-www-form-urlencoded``, which the
+API does not take. ``remix`` is JSON ``{"prompt"}``; the rest carry no body. Replies are JSON
+(``Accept: application/json``) except the content download (``Accept: application/binary``).
+
 ``create`` is the paid call, so it is retried only when the provider cannot have started a
 job: a 429, a 5xx reply, or a connection that never opened. A read timeout after the request
 was sent is ambiguous and is NOT retried (that could pay twice); the caller's journal decides.
@@ -36,6 +43,43 @@ from .providers import Provider, Secret
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 TERMINAL = {"completed", "failed", "expired"}
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
+
+class _ForceMultipart(dict):
+    """An empty ``files`` mapping that is still true: httpx chooses multipart/form-data on the
+    truth of ``files``, so this keeps a field-only create multipart (the SDK does the same)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def create_fields(prompt: str, model: str, seconds: str | int | float | None, size: str | None) -> dict[str, str]:
+    """The string fields of ``POST /videos``, named and ordered as the SDK sends them."""
+    data = {"prompt": prompt, "model": model}
+    if seconds is not None:
+        data["seconds"] = _seconds_str(seconds)
+    if size is not None:
+        data["size"] = size
+    return data
+
+
+def multipart(data: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> dict[str, Any]:
+    """httpx keyword arguments for a multipart/form-data body (never form-encoded)."""
+    forced = _ForceMultipart()
+    forced.update(files or {})
+    return {"data": data, "files": forced}
+
+
+@dataclass
+class Attempt:
+    """One request as sent (``n`` from 0) and what came back: ``http_status`` (None when no reply),
+    ``answer`` (a short redacted text: status and provider code/message, or the transport error).
+    ``sent`` is False when the connection never opened (nothing left this machine)."""
+
+    n: int
+    sent: bool
+    http_status: int | None
+    answer: str
 
 
 class _Bearer(httpx.Auth):
@@ -92,7 +136,8 @@ class VideosClient:
         self._http = httpx.Client(
             base_url=self.base_url, auth=_Bearer(api_key), transport=transport,
             timeout=httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout),
-            headers={"User-Agent": f"sora-audit/{__version__}"}, follow_redirects=True,
+            headers={"User-Agent": f"sora-audit/{__version__}", "Accept": "application/json"},
+            follow_redirects=True,
         )
 
     def __repr__(self) -> str:
@@ -118,29 +163,30 @@ class VideosClient:
                 return ra if ra <= rp.max_retry_after else None
         return min(rp.base * (2 ** attempt), rp.cap) * self._rng.uniform(0.75, 1.0)
 
-    def request(self, method: str, path: str, *, what: str, paid: bool = False, **kw: Any) -> httpx.Response:
+    def request(self, method: str, path: str, *, what: str, paid: bool = False,
+                on_attempt: Callable[[Attempt], None] | None = None, **kw: Any) -> httpx.Response:
         """Send with retries; raise a ``GenerationError`` for a final error reply or failure.
-        ``paid``: the request starts a billed job, so ambiguous failures are not retried."""
+        ``paid``: the request starts a billed job, so ambiguous failures are not retried.
+        ``on_attempt(Attempt)``: called after every request sent (or not sent), with its answer."""
         rp = self.config.retry
         attempt = 0
+
+        def note(make: Callable[[], Attempt]) -> None:
+            if on_attempt is not None:
+                on_attempt(make())
         while True:
             resp = None
             try:
                 resp = self._http.request(method, path, **kw)
-            except httpx.TimeoutException as e:
-                if paid and not isinstance(e, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-                    raise _ambiguous(RequestTimeout(self._say(f"{what}: no reply within {self.config.timeout:g} s; the job may "
-                                                   "or may not have been created, so it was not sent again"),
-                                         retries=attempt, advice="Check the provider's video list before "
-                                         "running again; --resume reconciles journaled jobs")) from None
-                err: GenerationError = RequestTimeout(self._say(f"{what}: timed out ({type(e).__name__})"),
-                                                      retries=attempt)
+                note(lambda: Attempt(attempt, True, resp.status_code, self._say(_answer(resp))))
             except httpx.TransportError as e:
-                if paid and not isinstance(e, httpx.ConnectError):
-                    raise _ambiguous(TransportError(self._say(f"{what}: connection lost after sending "
-                                                              f"({type(e).__name__}: {e}); not sent again, the job "
-                                                              "may exist"), retries=attempt)) from None
-                err = TransportError(self._say(f"{what}: {type(e).__name__}: {e}"), retries=attempt)
+                # a connection that never opened sent nothing; anything later may have reached the provider
+                never_opened = isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                note(lambda: Attempt(attempt, not never_opened, None, self._say(f"{type(e).__name__}: {e}")[:300]))
+                if isinstance(e, httpx.TimeoutException):
+                    err = self._timeout(e, what, paid, attempt)
+                else:
+                    err = self._lost(e, what, paid, attempt)
             else:
                 if resp.status_code < 400:
                     return resp
@@ -158,29 +204,39 @@ class VideosClient:
             self._sleep(delay)
             attempt += 1
 
+    def _timeout(self, e: httpx.TimeoutException, what: str, paid: bool, attempt: int) -> GenerationError:
+        if paid and not isinstance(e, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            raise _ambiguous(RequestTimeout(self._say(f"{what}: no reply within {self.config.timeout:g} s; the job may "
+                                                      "or may not have been created, so it was not sent again"),
+                                            retries=attempt, advice="Check the provider's video list before "
+                                            "running again; --resume reconciles journaled jobs")) from None
+        return RequestTimeout(self._say(f"{what}: timed out ({type(e).__name__})"), retries=attempt)
+
+    def _lost(self, e: httpx.TransportError, what: str, paid: bool, attempt: int) -> GenerationError:
+        if paid and not isinstance(e, httpx.ConnectError):
+            raise _ambiguous(TransportError(self._say(f"{what}: connection lost after sending "
+                                                      f"({type(e).__name__}: {e}); not sent again, the job "
+                                                      "may exist"), retries=attempt)) from None
+        return TransportError(self._say(f"{what}: {type(e).__name__}: {e}"), retries=attempt)
+
     def _say(self, text: str) -> str:
         return self._key.redact(text)
 
     # --- endpoints --------------------------------------------------------------------------
 
     def create(self, *, prompt: str, model: str, seconds: str | int | float | None = None, size: str | None = None,
-               input_reference: str | Path | None = None, idempotency_key: str | None = None) -> dict:
-        """``POST /videos`` (multipart; ``input_reference`` = image file). Returns the job."""
-        data = {"prompt": prompt, "model": model}
-        if seconds is not None:
-            data["seconds"] = _seconds_str(seconds)
-        if size is not None:
-            data["size"] = size
+               input_reference: str | Path | None = None, idempotency_key: str | None = None,
+               on_attempt: Callable[[Attempt], None] | None = None) -> dict:
+        """``POST /videos`` as multipart/form-data, with or without the image file
+        ``input_reference``. Returns the job. ``on_attempt``: see ``request``."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        files = None
+        files = {}
         if input_reference is not None:
             ref = Path(input_reference)
             mime = IMAGE_TYPES.get(ref.suffix.lower(), "application/octet-stream")
-            files = {"input_reference": (ref.name, ref.read_bytes(), mime)}
-        else:
-            files = {}  # no image: a plain form body (the emulator and providers take both)
-        resp = self.request("POST", "/videos", what=f"create ({model})", paid=True, data=data,
-                            files=files or None, headers=headers)
+            files["input_reference"] = (ref.name, ref.read_bytes(), mime)
+        resp = self.request("POST", "/videos", what=f"create ({model})", paid=True, headers=headers,
+                            on_attempt=on_attempt, **multipart(create_fields(prompt, model, seconds, size), files))
         return _json(resp, "create")
 
     def retrieve(self, video_id: str) -> dict:
@@ -361,6 +417,18 @@ def _retry_after(resp: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, dt.timestamp() - time.time())
+
+
+def _answer(resp: httpx.Response) -> str:
+    """A short account of a reply for the journal: status, then the video id and status or the
+    provider's error code and message."""
+    body = _body(resp)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        e = body["error"]
+        return f"HTTP {resp.status_code} {e.get('code') or e.get('type') or ''}: {e.get('message') or ''}"[:300]
+    if isinstance(body, dict) and body.get("id"):
+        return f"HTTP {resp.status_code} {body.get('id')} {body.get('status') or ''}".rstrip()
+    return f"HTTP {resp.status_code} {str(body)[:200]}".rstrip()
 
 
 def _body(resp: httpx.Response) -> Any:

@@ -4,13 +4,15 @@ real MP4s rendered with ``audit.synth``, and faults on demand.
 Completed jobs are real clips: the reference image (``input_reference``) as the first frame,
 the camera move named by the prompt's verbs ("pan left", "tilt up", "zoom in", "dolly out",
 "roll"...), the requested seconds and size, an audio track and our moving mark. When
-``audit.signing`` exists (test-only C2PA chain), the clip is signed with it.
+``audit.provenance.signing`` exists (test-only C2PA chain), the clip is signed with it.
 
 Faults, by a keyword in the prompt (or for every request through ``EmulatorSettings.faults``):
 
     [refuse]            create -> 400 moderation_blocked                       (policy)
     [likeness]          create -> 400 "...real people's likeness"               (policy)
     [face]              create -> 400 input_reference "faces of humans"         (policy)
+    [real-person]       create -> 400 input_image_contains_real_person, a code our
+                        table did not know when a provider first sent it          (policy)
     [fail-moderation]   job fails half-way with error.code moderation_blocked   (policy)
     [fail-internal]     job fails half-way with error.code internal_error       (runtime)
     [429]               the first ``rate_limit_times`` creates -> 429 + Retry-After
@@ -21,6 +23,11 @@ Faults, by a keyword in the prompt (or for every request through ``EmulatorSetti
     [cut]               the download stops half-way (Content-Length says the full size)
     [garbage]           the download is the right size but not a video
 A model in ``retired_models`` answers 410; a model not in ``models`` answers 404 model_not_found.
+
+Bodies are read as strictly as the real API reads them (``emulator_wire``): multipart/form-data
+or JSON only (a form-encoded body is a 400), no unknown field, ``prompt`` and ``model``
+required, ``seconds``/``size`` as strings. ``EmulatorSettings.strict`` also limits ``seconds``
+and ``size`` to the API's values; without it the emulator renders small test clips too.
 
 ``sora-audit emulator --port N`` runs it by hand; tests start it in a thread (port 0).
 """
@@ -35,20 +42,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from .emulator_media import camera_from_prompt, preview, render_job, signer_for  # noqa: F401
+from .emulator_wire import CREATE_FIELDS, REMIX_FIELDS, WireError, check_values, error, parse_body, require
 from .providers import SORA_MODELS
 
-FAULTS = ("refuse", "likeness", "face", "fail-moderation", "fail-internal", "429", "5xx", "5xx-always",
+FAULTS = ("refuse", "likeness", "face", "real-person", "fail-moderation", "fail-internal", "429", "5xx", "5xx-always",
           "slow", "hang", "cut", "garbage")
-REAL_SECONDS = ("4", "8", "12")
-REAL_SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 
 
 @dataclass
@@ -65,7 +69,8 @@ class EmulatorSettings:
     server_error_times: int = 2
     poll_after_ms: int | None = 100
     fps: float = 24.0
-    strict: bool = False          # True: only the real seconds/sizes are accepted, with the real messages
+    render_workers: int = 2       # clips rendered at once (the API's sizes take seconds each)
+    strict: bool = False          # True: only the API's seconds/sizes are accepted, with the real messages
     api_key: str | None = None
     faults: tuple[str, ...] = ()  # applied to every request, as if the prompt named them
     webhook_url: str | None = None
@@ -131,7 +136,7 @@ class Emulator:
         # a folder of its own unless told where: removed again by stop()
         self._own_workdir = not self.settings.workdir
         self.workdir = Path(self.settings.workdir or tempfile.mkdtemp(prefix="sora-emulator-"))
-        self._render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emu-render")
+        self._render = ThreadPoolExecutor(max_workers=self.settings.render_workers, thread_name_prefix="emu-render")
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -192,9 +197,21 @@ class Emulator:
         with self.lock:
             self.jobs[vid] = job
             self.counts["creates"] += 1
-        if not faults & {"fail-moderation", "fail-internal"}:
+        # a [slow] job is rendered only once it is due (see ``due``): it must not hold up the
+        # renderer for the jobs behind it
+        job.render_later = "slow" in faults  # type: ignore[attr-defined]
+        if not faults & {"fail-moderation", "fail-internal"} and not job.render_later:
             self._render.submit(self._do_render, job, reference)
         return job
+
+    def due(self, job: Job) -> None:
+        """Start rendering a deferred job whose time has come."""
+        with self.lock:
+            start = getattr(job, "render_later", False) and time.time() >= job.created + job.duration
+            if start:
+                job.render_later = False  # type: ignore[attr-defined]
+        if start:
+            self._render.submit(self._do_render, job, getattr(job, "reference", None))
 
     def _do_render(self, job: Job, reference: bytes | None) -> None:
         try:
@@ -239,9 +256,7 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def _err(message: str, type_: str = "invalid_request_error", param: str | None = None,
-         code: str | None = None) -> dict:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+_err = error
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -286,26 +301,6 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[:1] == ["v1"]:
             parts = parts[1:]
         return parts, parse_qs(u.query)
-
-    def _form(self, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
-        ctype = self.headers.get("Content-Type", "")
-        fields: dict[str, str] = {}
-        files: dict[str, bytes] = {}
-        if ctype.startswith("multipart/form-data"):
-            msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
-            for part in msg.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True) or b""
-                if part.get_filename() is not None:
-                    files[name] = payload
-                else:
-                    fields[name] = payload.decode("utf-8")
-        elif ctype.startswith("application/json"):
-            d = json.loads(body or b"{}")
-            fields = {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in d.items()}
-        else:
-            fields = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
-        return fields, files
 
     # --- verbs ------------------------------------------------------------------------------
 
@@ -358,6 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
         job = self.emu.jobs.get(vid)
         if job is None:
             self._send(404, _err(f"Video with id '{vid}' not found.", param="video_id", code="video_not_found"))
+        else:
+            self.emu.due(job)
         return job
 
     def _faults(self, prompt: str) -> set[str]:
@@ -368,14 +365,11 @@ class _Handler(BaseHTTPRequestHandler):
         emu, st = self.emu, self.emu.settings
         emu.count("create_requests")
         try:
-            fields, files = self._form(body)
-        except Exception as e:
-            return self._send(400, _err(f"Could not parse the request body: {e}"))
-        prompt = fields.get("prompt", "")
-        if not prompt:
-            return self._send(400, _err("Missing required parameter: 'prompt'.", param="prompt",
-                                        code="missing_required_parameter"))
-        model = fields.get("model", "sora-2")
+            fields, files = parse_body(self.headers.get("Content-Type", ""), body, CREATE_FIELDS)
+            require(fields, "prompt", "model")
+        except WireError as e:
+            return self._send(e.status, e.body)
+        prompt, model = fields["prompt"], fields["model"]
         seconds = fields.get("seconds", "4")
         size = fields.get("size", "720x1280")
         faults = self._faults(prompt)
@@ -406,6 +400,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "face" in faults:
             return self._send(400, _err("Input images with faces of humans are currently rejected.",
                                         param="input_reference", code="invalid_image"))
+        if "real-person" in faults:
+            return self._send(400, _err("Input images containing real people are not allowed",
+                                        param="input_reference", code="input_image_contains_real_person"))
         key = self.headers.get("Idempotency-Key")
         with emu.lock:
             known = emu.idempotency.get(key) if key else None
@@ -422,19 +419,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _validate(self, seconds: str, size: str, ref: bytes | None) -> dict | None:
         st = self.emu.settings
-        if st.strict and seconds not in REAL_SECONDS:
-            return _err(f"Invalid value: '{seconds}'. Supported values are: '4', '8', and '12'.", param="seconds",
-                        code="invalid_value")
-        if st.strict and size not in REAL_SIZES:
-            return _err(f"Invalid value: '{size}'. Supported values are: '720x1280', '1280x720', '1024x1792', "
-                        "and '1792x1024'.", param="size", code="invalid_value")
         try:
-            s = float(seconds)
-            w, h = (int(v) for v in size.lower().split("x"))
-        except ValueError:
-            return _err(f"Invalid value: seconds={seconds!r} size={size!r}.", param="size", code="invalid_value")
-        if not (0 < s <= 20) or not (16 <= w <= 1920 and 16 <= h <= 1920) or w % 2 or h % 2:
-            return _err(f"Invalid value: seconds={seconds!r} size={size!r}.", param="size", code="invalid_value")
+            check_values(seconds, size, st.strict)
+        except WireError as e:
+            return e.body
+        w, h = (int(v) for v in size.lower().split("x"))
         if ref is not None:
             import cv2
             import numpy as np
@@ -451,10 +440,12 @@ class _Handler(BaseHTTPRequestHandler):
         src = self._job(vid)
         if src is None:
             return
-        fields, _ = self._form(body)
-        prompt = fields.get("prompt") or ""
-        if not prompt:
-            return self._send(400, _err("Missing required parameter: 'prompt'.", param="prompt"))
+        try:
+            fields, _ = parse_body(self.headers.get("Content-Type", ""), body, REMIX_FIELDS)
+            require(fields, "prompt")
+        except WireError as e:
+            return self._send(e.status, e.body)
+        prompt = fields["prompt"]
         self.emu.count("remixes")
         req = {k: src.req[k] for k in ("model", "seconds", "size")}
         job = self.emu.new_job(dict(req, prompt=prompt), self._faults(prompt), getattr(src, "reference", None),

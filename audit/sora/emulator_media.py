@@ -1,5 +1,5 @@
 """What the emulator renders: a real MP4 per job (``audit.synth``), its previews, and the
-test-only C2PA signature when ``audit.signing`` (issue 9) is there."""
+test-only C2PA signature when ``audit.provenance.signing`` (issue 9) is there."""
 
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def _image_ext(data: bytes) -> str:
 
 
 def signer_for(workdir: Path):
-    """``sign(raw, out, reference)`` with the TEST-ONLY C2PA chain of ``audit.signing`` (issue 9),
+    """``sign(raw, out, reference)`` with the TEST-ONLY C2PA chain of ``audit.provenance.signing`` (issue 9),
     made once in ``workdir``; None when that module is not there."""
     try:
-        from .. import signing  # type: ignore[attr-defined]
+        from ..provenance import signing
     except ImportError:
         return None
     lock = threading.Lock()

@@ -22,6 +22,11 @@
 that decide which branch a provider reply belongs to; ``MAPPING`` below is their table (it is
 printed in the README and the closing note). Unknown codes are kept verbatim in the error
 (``provider_code``, ``provider_message``) and shown in the finding.
+
+Providers keep inventing codes. A code the table does not know, on a 4xx reply or a failed
+job, whose code or message reads as a content decision (``CONTENT_DECISION``: policy,
+moderation, safety, blocked, prohibited, real person/people, likeness, copyright, face...) is
+a refusal all the same: ``policy.unclassified_refusal``. Anything else unknown stays runtime.
 """
 
 from __future__ import annotations
@@ -69,6 +74,12 @@ class PolicyRefusal(GenerationError):
     resumable = False
 
 
+class UnclassifiedRefusal(PolicyRefusal):
+    code = "policy.unclassified_refusal"
+    advice = ("The provider refused this content with a code sora-audit does not know (its words read as a "
+              "content decision, quoted verbatim); change the prompt or reference image as its message says")
+
+
 class GenerationRuntimeError(GenerationError):
     category = RUNTIME
 
@@ -101,7 +112,8 @@ class AuthError(GenerationRuntimeError):
 
 class InvalidRequest(GenerationRuntimeError):
     code = "runtime.invalid_request"
-    advice = "Fix the case in the suite (model, seconds, size, reference image) and run again"
+    advice = ("The provider rejected the request as malformed (see its message): fix the case in the suite "
+              "(model, seconds, size, reference image) and run again")
     resumable = False
 
 
@@ -146,8 +158,9 @@ MAPPING: tuple[Rule, ...] = (
     Rule(PolicyRefusal, "policy.moderation_blocked", ("moderation_blocked", "content_policy_violation",
                                                      "content_filter", "sentinel_block"),
          r"moderation|content polic|safety system|inappropriate"),
-    Rule(PolicyRefusal, "policy.likeness", ("likeness_blocked", "cameo_permission_denied", "public_figure"),
-         r"likeness|real person|public figure|cameo",
+    Rule(PolicyRefusal, "policy.likeness", ("likeness_blocked", "cameo_permission_denied", "public_figure",
+                                            "input_image_contains_real_person"),
+         r"likeness|real (person|people)|public figure|cameo",
          "Real people (including public figures) cannot be generated; remove them from the prompt/image"),
     Rule(PolicyRefusal, "policy.third_party_content", ("copyright_blocked", "third_party_content"),
          r"copyright|third[- ]party|trademark",
@@ -165,6 +178,25 @@ MAPPING: tuple[Rule, ...] = (
     Rule(JobExpired, "runtime.job_expired", ("expired", "video_expired"), r"expired"),
     Rule(ServerError, "runtime.server_error", ("server_error", "server_is_overloaded", "internal_error"), None),
 )
+
+
+# Words that make an unknown refusal a content decision (matched on the code, with ``_``/``-`` read
+# as spaces, and the message; whole words, so "interface" is not "face"). Checked only after
+# MAPPING found nothing, only on 4xx replies (not 401/408/429) and failed jobs.
+CONTENT_DECISION: tuple[str, ...] = (
+    r"polic(y|ies)", r"moderat\w*", r"safety", r"blocked", r"prohibit\w*", r"real (person|people|humans?)",
+    r"likeness(es)?", r"copyright\w*", r"faces?", r"guardrails?", r"guidelines?", r"violat\w*", r"inappropriate",
+    r"disallowed", r"forbidden content", r"nsfw", r"sexual\w*", r"public figures?",
+    r"celebrit(y|ies)", r"trademark\w*", r"harmful", r"offensive", r"flagged", r"censor\w*", r"content filter\w*",
+)
+_CONTENT_RE = re.compile(r"\b(" + "|".join(CONTENT_DECISION) + r")\b")
+_NOT_CONTENT_STATUS = {401, 408, 429}
+
+
+def reads_as_content_decision(code: str | None, message: str | None) -> bool:
+    """True when a provider code or message speaks of a content decision (``CONTENT_DECISION``)."""
+    text = f"{(code or '').replace('_', ' ').replace('-', ' ')} {message or ''}".lower()
+    return _CONTENT_RE.search(text) is not None
 
 
 def _match(code: str | None, message: str | None) -> Rule | None:
@@ -204,6 +236,9 @@ def classify_http(status: int, body: Any, retries: int = 0, what: str = "request
         rule = next(r for r in MAPPING if r.code == "policy.input_image_rejected")
     if rule is not None and (rule.cls is PolicyRefusal or rule.cls is ModelUnavailable or status < 500):
         return _make(rule, GenerationRuntimeError, "runtime.generation_failed", message, **kw)
+    if rule is None and 400 <= status < 500 and status not in _NOT_CONTENT_STATUS \
+            and reads_as_content_decision(code, msg):
+        return UnclassifiedRefusal(message, **kw)
     if status in (404, 410) and not (param == "model" or what.startswith(("create", "remix"))
                                      or "model" in (msg or "").lower()):
         return _make(None, JobExpired, "runtime.video_gone",
@@ -229,6 +264,8 @@ def classify_job_error(code: str | None, message: str | None, video_id: str | No
     kw = dict(provider_code=code, provider_message=message, video_id=video_id)
     if rule is not None and rule.cls in (PolicyRefusal, ModelUnavailable, JobExpired):
         return _make(rule, JobFailed, "runtime.job_failed", text, **kw)
+    if rule is None and reads_as_content_decision(code, message):
+        return UnclassifiedRefusal(text, **kw)
     return _make(None, JobFailed, "runtime.job_failed", text, **kw)
 
 
@@ -276,4 +313,6 @@ def mapping_rows() -> list[tuple[str, str, str]]:
     for r in MAPPING:
         cat = POLICY if r.cls is PolicyRefusal else RUNTIME
         rows.append((", ".join(r.codes) + (f"; /{r.pattern}/" if r.pattern else ""), cat, r.code))
+    rows.append(("any other code or message on a 4xx (not 401/408/429) or a failed job that reads as a content "
+                 "decision (CONTENT_DECISION)", POLICY, UnclassifiedRefusal.code))
     return rows

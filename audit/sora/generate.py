@@ -176,7 +176,8 @@ class Generator:
         try:
             job = self.client.create(prompt=out.case.prompt, model=out.model, seconds=out.case.seconds,
                                      size=out.case.size, input_reference=out.case.reference,
-                                     idempotency_key=row.idempotency_key)
+                                     idempotency_key=row.idempotency_key,
+                                     on_attempt=lambda a: self.store.record_attempt(row.job_key, row.attempt, a))
         except GenerationError as e:
             if getattr(e, "ambiguous", False):
                 status = "creating"            # maybe created: resume reconciles, never blindly re-sends

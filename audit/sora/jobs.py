@@ -14,6 +14,10 @@ before any poll. ``--resume`` reads the rows back:
     refused      a policy refusal -> reported again, not re-sent (it would be refused again)
     failed       the job failed / the create errored without a video id -> created again
 
+Every create request is journaled in ``attempts`` with its answer (HTTP status and the video id,
+or the provider's error code and message, or the transport error): a create answered 429 and then
+accepted is two rows, and ``jobs.creates_sent`` counts the requests that left this machine.
+
 The API key is never written here (only the provider's name).
 """
 
@@ -66,6 +70,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_run ON jobs(run_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_key      TEXT NOT NULL REFERENCES jobs(job_key),
+    job_attempt  INTEGER NOT NULL,
+    n            INTEGER NOT NULL,
+    sent         INTEGER NOT NULL,
+    http_status  INTEGER,
+    answer       TEXT NOT NULL,
+    at           REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_key);
 """
 
 ACTIVE = ("creating", "queued", "in_progress", "completed")   # a job that may still yield a clip
@@ -213,7 +228,7 @@ class JobStore:
                 self._db.execute(
                     "UPDATE jobs SET status='creating', video_id=NULL, progress=0, error_category=NULL, "
                     "error_code=NULL, error_message=NULL, provider_code=NULL, provider_message=NULL, "
-                    "creates_sent=creates_sent+1, create_sent_at=?, updated_at=? WHERE job_key=?",
+                    "create_sent_at=?, updated_at=? WHERE job_key=?",
                     (time.time(), time.time(), job_key))
                 self._db.execute("COMMIT")
             except BaseException:
@@ -222,6 +237,30 @@ class JobStore:
         row = self.get(job_key)
         assert row is not None
         return row
+
+    def record_attempt(self, job_key: str, job_attempt: int, attempt) -> None:
+        """Journal one create request and its answer (``attempt``: ``audit.sora.client.Attempt``);
+        a request that left this machine counts in ``creates_sent``."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT INTO attempts(job_key, job_attempt, n, sent, http_status, answer, at) "
+                                 "VALUES (?,?,?,?,?,?,?)", (job_key, job_attempt, attempt.n, int(attempt.sent),
+                                                            attempt.http_status, attempt.answer, now))
+                if attempt.sent:
+                    self._db.execute("UPDATE jobs SET creates_sent=creates_sent+1, updated_at=? WHERE job_key=?",
+                                     (now, job_key))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def attempts(self, job_key: str) -> list[dict]:
+        """The create requests of a job, oldest first."""
+        rows = self._rows("SELECT job_attempt, n, sent, http_status, answer, at FROM attempts WHERE job_key=? "
+                          "ORDER BY id", (job_key,))
+        return [dict(r) for r in rows]
 
     def record_error(self, job_key: str, status: str, err) -> None:
         """``err``: an ``audit.sora.errors.GenerationError``."""
@@ -236,7 +275,7 @@ class JobStore:
     def dump(self) -> Iterator[str]:
         """Every stored text value (for tests that check no secret is stored)."""
         with self._lock:
-            for table in ("runs", "jobs"):
+            for table in ("runs", "jobs", "attempts"):
                 for row in self._db.execute(f"SELECT * FROM {table}"):
                     for v in row:
                         if v is not None:
