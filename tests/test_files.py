@@ -195,3 +195,20 @@ def test_template_loader_refuses_a_bomb_itself(tmp_path):
 
     with pytest.raises(TemplateError, match="over the cap"):
         load_template(write_png(tmp_path / "bomb.png", 20000, 20000))
+
+
+def test_provenance_and_trust_files_that_are_not_files(tmp_path, render_clip):
+    kinds = hostile_paths(tmp_path / "h")
+    t0 = time.monotonic()
+    out = tmp_path / "p.json"
+    r = run_cli("provenance", str(tmp_path / "h"), "--json", str(out), timeout=60)
+    assert r.returncode == 3, r.stdout + r.stderr  # could not be read; nothing hangs on the FIFO
+    items = {Path(i["path"]).name: i["provenance"] for i in json.loads(out.read_text())["items"]}
+    for name in ("fifo.mp4", "sock.mp4", "loop.mp4", "zero.mp4", "dangling.mp4"):
+        assert items[name]["status"] == "error" and f"is {kinds[name]}, not a regular file" in items[name]["note"]
+    clip = render_clip("c.mp4", seconds=0.5)
+    r = run_cli("provenance", str(clip), "--fragment", str(tmp_path / "h" / "fifo.mp4"), timeout=60)
+    assert r.returncode == 3 and "fifo.mp4: is a FIFO" in r.stdout.replace("\n", " ")
+    r = run_cli("provenance", str(clip), "--trust-anchors", str(tmp_path / "h" / "fifo.mp4"), timeout=60)
+    assert r.returncode == 2 and "trust anchors file is a FIFO" in r.stderr
+    assert time.monotonic() - t0 < 60
