@@ -28,8 +28,9 @@ def test_check_prints_hostile_names_as_text(tmp_path, render_clip):
     shutil.copy(good, folder / f"t{TITLE}{CLEAR}.mp4")
     (folder / f"bad{CLEAR}[red]not[link=x].mp4").write_text("hello")  # a text file: an error line names it
     out = tmp_path / "r.json"
+    junit = tmp_path / "junit.xml"
     r = run_cli("check", str(tmp_path / "clips"), "--json", str(out), "--report", str(tmp_path / "rep"),
-                "--no-history", env={"COLUMNS": "400"})
+                "--no-history", "--junit", str(junit), env={"COLUMNS": "400"})
     text = r.stdout + r.stderr
     assert r.returncode == 3, text  # the text file is an error; the two clips pass
     assert "MarkupError" not in text and "Traceback" not in text
@@ -39,6 +40,11 @@ def test_check_prints_hostile_names_as_text(tmp_path, render_clip):
     assert "error: " in r.stderr and "bad\\x1b[2J[red]not[link=x].mp4: is a text file" in r.stderr
     clips = json.loads(out.read_text())["clips"]
     assert len(clips) == 3
+    # the JUnit file stays well-formed XML (XML 1.0 cannot hold ESC): the name is shown escaped
+    import xml.etree.ElementTree as ET
+
+    names = {tc.get("name") for tc in ET.parse(junit).getroot().iter("testcase")}
+    assert any(n.endswith("t\\x1b]0;PWNED\\x1b\\\\x1b[2J.mp4") for n in names), names
     assert any(c["path"].endswith(f"t{TITLE}{CLEAR}.mp4") for c in clips)  # the JSON keeps the real name
 
 
