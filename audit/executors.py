@@ -134,7 +134,10 @@ class LocalExecutor:
     def _round(self, tasks: Sequence[AuditTask], indexes: list[int]):
         """Submit ``indexes`` to a fresh pool; yield results. Returns (suspects, innocent): the
         clips in flight when a worker died, and those in flight when we killed one for its time."""
-        events = self._ctx.Queue()  # fresh per pool: a killed worker may leave a queue's lock held
+        # A SimpleQueue: a worker's put is written at once by its own thread (a Queue's feeder
+        # thread might never get the GIL from a native call gone astray, and the parent would
+        # never learn the clip started). Fresh per pool: a killed worker may leave its lock held.
+        events = self._ctx.SimpleQueue()
         pool = self._pool(min(self.jobs, len(indexes)), events)
         futures: dict[Future, int] = {}
         clock = _Clock(tasks)
@@ -173,7 +176,6 @@ class LocalExecutor:
                 _terminate(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             events.close()
-            events.cancel_join_thread()
         if timed_out:
             # Every clip in flight beside the one we killed lost its worker too: audit it again.
             lost = sorted({futures[f] for f in not_done} | set(suspects))
@@ -183,12 +185,12 @@ class LocalExecutor:
         return sorted(set(suspects)), []
 
     def _drain(self, events, clock: "_Clock") -> None:
-        import queue
-
         while True:
             try:
-                pid, index, kind, info = events.get_nowait()
-            except (queue.Empty, OSError, EOFError, ValueError):
+                if events.empty():
+                    return
+                pid, index, kind, info = events.get()
+            except (OSError, EOFError, ValueError):
                 return
             clock.heard(index, pid, kind, info)
             if self.progress is not None:
@@ -248,7 +250,6 @@ def _init_worker(threads: int, events) -> None:
     global _EVENTS
     pin_threads(threads)
     _EVENTS = events
-    events.cancel_join_thread()  # exiting never waits on a parent that stopped reading progress
 
 
 def _audit_reported(fn: AuditFn, index: int, task: AuditTask) -> dict:

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from audit.executors import LocalExecutor
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
 from audit.policy import load_policy
@@ -21,8 +23,13 @@ from conftest import ROOT
 def stuck_or_audit(task: AuditTask) -> dict:
     """Audits normally, except that a clip named stuck*.mp4 hangs (as a decoder spinning on a
     hostile file would); it writes its worker's pid beside the clip first."""
-    if os.path.basename(task.path).startswith("stuck"):
+    name = os.path.basename(task.path)
+    if name.startswith(("stuck", "spin")):
         Path(task.path + ".pid").write_text(str(os.getpid()))
+        if name.startswith("spin"):  # stuck in C without releasing the GIL: no thread of it runs
+            import re
+
+            re.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking: 2^64 steps
         time.sleep(600)
     return audit_clip(task)
 
@@ -35,13 +42,14 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_stuck_clip_is_stopped_at_its_limit_and_the_batch_goes_on(tmp_path, render_clip):
+@pytest.mark.parametrize("stuck_name", ["stuck.mp4", "spin.mp4"])
+def test_a_stuck_clip_is_stopped_at_its_limit_and_the_batch_goes_on(tmp_path, render_clip, stuck_name):
     policy_file = tmp_path / "limits.toml"
     policy_file.write_text("[limits]\nclip_time_base_s = 3.0\nclip_time_per_media_s = 2.0\n")
     options = AuditOptions(policy=load_policy(policy_file))
     a = render_clip("a.mp4", seconds=0.5, seed=1)
     b = render_clip("b.mp4", seconds=0.5, seed=2)
-    stuck = tmp_path / "stuck.mp4"
+    stuck = tmp_path / stuck_name
     shutil.copy(a, stuck)
     c = render_clip("c.mp4", seconds=0.5, seed=3)
     tasks = [AuditTask(str(p), options) for p in (a, stuck, b, c)]
@@ -54,7 +62,7 @@ def test_a_stuck_clip_is_stopped_at_its_limit_and_the_batch_goes_on(tmp_path, re
     assert timed["verdict"] == "error"
     [f] = timed["findings"]
     assert (f["category"], f["severity"], f["code"]) == ("runtime", "fail", "runtime.timeout")
-    assert "stuck.mp4" in f["message"] and f["evidence"]["limit_s"] == 3.0 and f["evidence"]["elapsed_s"] >= 3.0
+    assert stuck_name in f["message"] and f["evidence"]["limit_s"] == 3.0 and f["evidence"]["elapsed_s"] >= 3.0
     for i in (0, 2, 3):
         assert got[i]["verdict"] in ("pass", "warn") and got[i]["sha256"], got[i]["findings"]
     pid = int(Path(str(stuck) + ".pid").read_text())
