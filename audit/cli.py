@@ -10,6 +10,7 @@ import sys
 
 from . import __version__
 from .errors import UsageError
+from .terminal import plain
 
 # Listed first in `--help`; the other subcommand modules follow alphabetically.
 FIRST = ["check"]
@@ -48,17 +49,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum, frame):
+    """SIGTERM is handled as Ctrl-C is: a ``KeyboardInterrupt`` in the main thread, so that the
+    same clean-up runs (workers killed, pools and servers stopped, jobs journaled) and nothing
+    is left running after the process ends."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except UsageError as e:
-        print(f"sora-audit: error: {e}", file=sys.stderr)
+        print(f"sora-audit: error: {plain(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("sora-audit: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ Memory stays flat: one frame at a time.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +16,8 @@ from typing import Iterator
 import av
 import numpy as np
 
-from .errors import EmptyFileError, MissingFileError, NotAVideoError, UndecodableError, UsageError
+from .errors import EmptyFileError, NotAVideoError, UndecodableError
+from .files import regular_file
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 
@@ -378,11 +380,7 @@ DECODE_THREADS = 0
 
 def open_clip(path: str | Path) -> ClipReader:
     """Open and probe ``path``. Raises an ``InputError`` subclass naming the file and the problem."""
-    p = Path(path)
-    if not p.exists():
-        raise MissingFileError(p, "no such file")
-    if p.is_dir():
-        raise UsageError(f"{p}: is a folder; pass it to `check` to audit the clips inside")
+    p = regular_file(path, "file")  # a FIFO, device, folder or loop is said, never opened
     size = p.stat().st_size
     if size == 0:
         raise EmptyFileError(p, "file is empty (0 bytes)")
@@ -476,13 +474,25 @@ def find_clips(paths, extensions=VIDEO_EXTENSIONS) -> tuple[list[Path | str], li
             continue
         p = Path(raw)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
+            # Everything with a video extension but a folder: a FIFO, socket or symlink loop named
+            # x.mp4 is listed too, and reported on (runtime.not_a_file), not silently left out.
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in extensions and not q.is_dir())
             if not found:
                 notes.append(f"{p}: folder holds no clips ({', '.join(extensions)})")
-            new = [q for q in found if q.resolve() not in seen]
         else:
-            new = [p] if p.resolve() not in seen else []
-        for q in new:
-            seen.add(q.resolve())
-            clips.append(q)
+            found = [p]
+        for q in found:
+            key = _identity(q)
+            if key not in seen:
+                seen.add(key)
+                clips.append(q)
     return clips, notes
+
+
+def _identity(p: Path) -> str:
+    """Where ``p`` really is (symlinks resolved), for naming one file once; a symlink loop or an
+    unreadable link is its own absolute path (it gets its finding when audited)."""
+    try:
+        return str(p.resolve())
+    except (OSError, RuntimeError):  # RuntimeError: "Symlink loop" (Python < 3.13)
+        return os.path.abspath(p)

@@ -13,11 +13,11 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import contract
 from .detectors import Detector, cross_checks, registry
-from .errors import AuditError, ConfigError, InputError
+from .errors import AuditError, ConfigError, InputError, UndecodableError
 from .findings import FAIL, RUNTIME, WARN, Finding
 from .media import MediaInfo, open_clip
 from .policy import Policy, load_policy
@@ -67,18 +67,48 @@ class AuditContext:
     options: AuditOptions
     source: Source | None
     shared: dict = field(default_factory=dict)   # per-clip state detectors share (e.g. motion)
+    reference_refused: bool = False              # the reference is not a sane image (audit.files)
 
     @property
     def reference(self) -> str | None:
-        """Path of the reference image: ``--reference`` wins over the request's."""
+        """Path of the reference image: ``--reference`` wins over the request's. None when
+        there is none, or when it was refused before anything opened it (``_check_reference``)."""
+        if self.reference_refused:
+            return None
         return self.options.reference or (self.source.reference if self.source else None)
 
 
+# Where a worker says how its clip is going (``report(kind, **info)``): set by the executor that
+# runs it (``audit.executors``: the parent's progress bar and the per-clip time limit read it).
+# None: nobody listens.
+REPORT: Callable[..., None] | None = None
+# A file larger than this reports its hashing progress (bytes done / total) every this many bytes.
+HASH_REPORT_BYTES = 256 << 20
+
+
+def report(kind: str, **info: Any) -> None:
+    """Tell whoever runs this audit how it is going (never raises: progress is best effort)."""
+    if REPORT is not None:
+        try:
+            REPORT(kind, **info)
+        except Exception:
+            pass
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 of the file's bytes. A file over ``HASH_REPORT_BYTES`` reports its progress
+    (``report("hashing", done=..., total=...)``, bytes): hashing 20 GB takes over a minute."""
     h = hashlib.sha256()
+    total = path.stat().st_size
+    step = HASH_REPORT_BYTES if total > HASH_REPORT_BYTES else 0
+    done, next_report = 0, step
     with path.open("rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
+            done += len(block)
+            if step and done >= next_report:
+                report("hashing", path=str(path), done=done, total=total)
+                next_report += step
     return h.hexdigest()
 
 
@@ -114,7 +144,8 @@ def audit_clip(task: AuditTask) -> dict[str, Any]:
         _audit(run)
     except InputError as e:
         run.findings.append(_runtime(e.code, f"{e}. {e.hint}.", path=e.path))
-        _file_only(run)
+        if isinstance(e, UndecodableError):  # a broken MP4/MOV may still carry its manifest
+            _file_only(run)
     except AuditError as e:
         run.findings.append(_runtime("runtime.audit_error", str(e), path=str(run.path)))
     except Exception as e:  # a bug of ours must cost one clip, not the batch
@@ -153,8 +184,10 @@ def _audit(run: _Run) -> None:
     _seed_rng()
     with open_clip(run.path) as reader:
         run.media = reader.info
+        report("probed", duration_s=reader.info.duration_s, size_bytes=reader.info.size_bytes)
         run.sha256 = sha256_file(run.path)
         ctx = AuditContext(run.path, reader.info, policy, opts, run.source)
+        _check_reference(run, ctx)
         detectors = [cls(ctx) for cls in registry() if cls.enabled(ctx)]
         run.timings["probe_s"] = round(time.perf_counter() - t, 4)
         _decode_pass(run, reader, detectors, policy)
@@ -166,6 +199,28 @@ def _audit(run: _Run) -> None:
     for check in cross_checks():
         # Rules that need several detectors' results (e.g. "manifest or watermark").
         run.findings.extend(check(ctx, run.blocks, run.metrics))
+
+
+def _check_reference(run: _Run, ctx: AuditContext) -> None:
+    """A reference image that is not a regular file, or over the pixel cap
+    (``[limits] image_max_pixels``, read from its header) is refused before any detector opens
+    it: a warning names it and the clip is audited without it. (A missing one, or a file that is
+    not an image, is the quality check's own ``quality.reference_unreadable``.)"""
+    ref = ctx.reference
+    if not ref:
+        return
+    from .files import ImageUnreadableError, check_image, what_is
+
+    if what_is(ref) == "missing":
+        return
+    try:
+        check_image(ref, int(ctx.policy.get("limits", "image_max_pixels")), what="reference image")
+    except ImageUnreadableError:
+        return  # not an image at all: the quality check says so (quality.reference_unreadable)
+    except InputError as e:
+        ctx.reference_refused = True
+        run.findings.append(Finding(RUNTIME, WARN, e.code, f"{e}; the clip was audited without it. {e.hint}.",
+                                    {"reference": str(ref)}))
 
 
 def _seed_rng() -> None:
@@ -182,9 +237,15 @@ def _file_only(run: _Run) -> None:
     if not run.path.is_file():
         return
     ctx = AuditContext(run.path, None, run.task.options.policy, run.task.options, run.source)  # type: ignore[arg-type]
+    before = len(run.findings)
     for cls in registry():
         if not cls.wants_frames and getattr(cls, "without_media", False) and run.blocks.get(cls.slot) is None:
             _finish(run, cls(ctx))
+    # A file that is not a readable clip is an ``error`` (runtime), not a gate failure: that its
+    # manifest cannot be read either is the same problem, said as a warning. Only a manifest
+    # that does not match its file (``provenance.invalid``: altered) still fails the gate.
+    run.findings[before:] = [f.with_severity(WARN) if f.severity == FAIL and f.code == "provenance.error" else f
+                             for f in run.findings[before:]]
 
 
 class _Lane:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError
+from .files import config_file
 from .findings import CATEGORIES, FAIL, RUNTIME, SEVERITIES, WARN, Finding
 
 # Sections whose keys are free (maps), not a fixed schema.
@@ -142,7 +143,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     data = _defaults()
     if path is None:
         return Policy(data)
-    p = Path(path)
+    p = config_file(path, "policy file")  # never a FIFO or device: reading one blocks or never ends
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .files import what_is
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,11 @@ def sidecar_path(clip: Path) -> Path:
 def load_sidecar(clip: str | Path) -> Source | None:
     """The ``Source`` from ``<clip>.json`` if it exists. Raises ``ConfigError`` naming the sidecar."""
     sc = sidecar_path(Path(clip))
-    if not sc.is_file():
+    kind = what_is(sc)
+    if kind == "missing":
         return None
+    if kind is not None:  # a FIFO or device is never opened: reading it would block or never end
+        raise ConfigError(sc, f"sidecar is {kind}, not a regular file")
     try:
         d = json.loads(sc.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:

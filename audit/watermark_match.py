@@ -49,7 +49,10 @@ class TemplateError(InputError):
 
 def load_template(path: str | Path) -> np.ndarray:
     """The template as BGRA uint8 (a template without alpha is taken as fully opaque)."""
+    from audit.files import IMAGE_MAX_PIXELS, check_image  # (absolute: this module may move)
+
     p = Path(path)
+    check_image(p, IMAGE_MAX_PIXELS, what="watermark template", error=TemplateError)  # header only: no bomb decoded
     img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise TemplateError(p, "cannot be read as an image")

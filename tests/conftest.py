@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import uuid
@@ -152,6 +153,8 @@ def validate_results_under(folder: Path) -> list[Path]:
             p = Path(d, f)
             try:
                 st = p.stat()
+                if not stat.S_ISREG(st.st_mode):
+                    continue  # a hostile test input (a FIFO named x.json): reading it would block
                 key = (st.st_size, st.st_mtime_ns)
                 if _SEEN_JSON.get(p) == key:
                     continue

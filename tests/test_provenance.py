@@ -176,7 +176,8 @@ def test_truncated_file(tmp_path, share, status):
         assert "assertion.bmffHash.mismatch" in codes_of(b)
     else:                    # the index box cut off: the file cannot be parsed
         assert "beyond asset bounds" in b["note"]
-        assert finding_codes(b) == {"provenance.error": "fail"}
+        assert finding_codes(b) == {"provenance.error": "fail", "provenance.cut_short": "warn"}
+        assert b["layout"]["missing_bytes"] == len(data) - int(len(data) * 0.99)  # the box layout says why
 
 
 # --- credentials -------------------------------------------------------------------------------

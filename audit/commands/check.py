@@ -9,6 +9,7 @@ from ..errors import UsageError
 from ..media import find_clips
 from ..pipeline import AuditTask
 from ..policy import load_policy
+from ..terminal import plain
 from .common import add_audit_options, default_jobs, executor_from_args, finish_run, new_run_id, now_iso, options_from_args, run_tasks
 
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args, policy)
     clips, notes = find_clips(args.paths)
     for n in notes:
-        print(f"sora-audit: note: {n}", file=sys.stderr)
+        print(f"sora-audit: note: {plain(n)}", file=sys.stderr)
     if not clips:
         raise UsageError("nothing to audit: no clip found in " + ", ".join(args.paths))
     run_id, started = new_run_id(), now_iso()

@@ -17,6 +17,7 @@ from rich.table import Table
 from .. import contract
 from ..pipeline import AuditOptions, AuditTask
 from ..policy import Policy, exit_code
+from ..terminal import markup, plain
 
 DEFAULT_REPORTS = Path("reports")
 
@@ -95,7 +96,7 @@ def serve_until_stopped(server, where: str, banner: str) -> None:
         url = server.start()
     except OSError as e:
         raise UsageError(f"cannot listen on {where} ({e})") from None
-    print(f"{banner} {url}  (Ctrl-C to stop)", flush=True)
+    print(f"{banner} {plain(url)}  (Ctrl-C to stop)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:
@@ -121,12 +122,21 @@ def now_iso() -> str:
 def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
     from ..errors import UsageError
 
+    from ..errors import InputError
+    from ..files import check_image, what_is
+
+    cap = int(policy.get("limits", "image_max_pixels"))
+    # A FIFO, a folder or a decompression bomb is refused before any clip, from its header.
+    for path, what in [(t, "watermark template") for t in args.watermark_template] + \
+            ([(args.reference, "reference image")] if args.reference else []):
+        if what_is(path) == "missing":
+            raise UsageError(f"{path}: {what} not found")
+        try:
+            check_image(path, cap, what=what)
+        except InputError as e:
+            raise UsageError(f"{e}. {e.hint}.") from None
     for tpl in args.watermark_template:
-        if not Path(tpl).is_file():
-            raise UsageError(f"{tpl}: watermark template not found")
         _check_template(tpl)
-    if args.reference and not Path(args.reference).is_file():
-        raise UsageError(f"{args.reference}: reference image not found")
     return AuditOptions(
         policy=policy,
         reference=args.reference,
@@ -147,7 +157,8 @@ def executor_from_args(args: argparse.Namespace, jobs: int):
         raise UsageError("--scheduler needs --executor dask")
     if kind == "dask" and jobs == 0 and not scheduler:
         raise UsageError("--executor dask needs --jobs 1 or more (the local cluster's worker processes)")
-    log = (lambda msg: None) if args.quiet else (lambda msg: Console(stderr=True).print(msg, highlight=False, soft_wrap=True))
+    log = (lambda msg: None) if args.quiet else (
+        lambda msg: Console(stderr=True).print(plain(msg), markup=False, highlight=False, soft_wrap=True))
     return make_executor(jobs, kind=kind, scheduler=scheduler, log=log)
 
 
@@ -171,12 +182,19 @@ def run_tasks(tasks: Sequence[AuditTask], jobs: int, quiet: bool, executor=None)
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, disable=quiet, transient=False,
+        TextColumn("{task.description}", markup=False), console=console, disable=quiet, transient=False,
     ) as bar:
         job = bar.add_task("", total=len(tasks))
+        if hasattr(ex, "progress") and not quiet:
+            def progress(i: int, kind: str, info: dict) -> None:
+                if kind == "hashing":  # a huge file: say how far hashing has gone, in GB
+                    bar.update(job, description=plain(f"{Path(tasks[i].path).name}: hashing "
+                                                      f"{info['done'] / 1e9:.1f}/{info['total'] / 1e9:.1f} GB"))
+
+            ex.progress = progress
         for i, res in ex.run(tasks):
             results[i] = res
-            bar.update(job, advance=1, description=Path(res["path"]).name)
+            bar.update(job, advance=1, description=plain(Path(res["path"]).name))
     return [r for r in results if r is not None]
 
 
@@ -197,7 +215,7 @@ def finish_run(args: argparse.Namespace, run_id: str, started: str, clips: list[
     if not args.quiet:
         print_summary(run)
         for w in written:
-            print(f"wrote {w}")
+            print(f"wrote {plain(w)}")
     return code
 
 
@@ -210,7 +228,8 @@ def _clip_name(c: dict) -> str:
     from ..outputs._clipview import job_label, no_clip
 
     missing = no_clip(c)
-    return f"{job_label(c) or c['path']} (no clip: {missing})" if missing else c["path"]
+    name = f"{job_label(c) or c['path']} (no clip: {missing})" if missing else c["path"]
+    return markup(name)
 
 
 def print_summary(run: dict) -> None:
@@ -222,7 +241,7 @@ def print_summary(run: dict) -> None:
     for c in run["clips"]:
         m = c.get("media") or {}
         fs = sorted(c["findings"], key=lambda f: rank.get(f["severity"], 3))
-        shown = "; ".join(f"{f['code']}" for f in fs if f["severity"] != "info")[:160] or "-"
+        shown = markup("; ".join(f"{f['code']}" for f in fs if f["severity"] != "info")[:160] or "-")
         table.add_row(
             _clip_name(c),
             f"[{_STYLE[c['verdict']]}]{c['verdict']}[/]",
@@ -235,4 +254,4 @@ def print_summary(run: dict) -> None:
     console.print(f"{len(run['clips'])} clip(s): {counts}. exit code {run['exit_code']}")
     errors = [f for c in run["clips"] for f in c["findings"] if f["category"] == "runtime" and f["severity"] == "fail"]
     for f in errors:
-        print(f"error: {f['message']}", file=sys.stderr)
+        print(f"error: {plain(f['message'])}", file=sys.stderr)

@@ -10,12 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from .. import comparison, contract, history
 from ..errors import UsageError
 from ..policy import load_policy
+from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
 from .history import add_db_option, console
 
 _STYLE = {comparison.REGRESSION: "bold red", comparison.IMPROVEMENT: "green", comparison.WITHIN: "",

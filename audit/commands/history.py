@@ -8,10 +8,10 @@ import os
 import sys
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .. import history
+from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
 
 
 def console() -> Console:

@@ -5,7 +5,8 @@ Works on clips (MP4, MOV, M4V) and images (JPEG, PNG, WebP). The JSON (``--json 
 With ``--fragment FILE`` (repeated), the one PATH is a fragmented MP4's init segment and the
 files its fragments, verified together (``audit.provenance.verify_fragmented``).
 Exit 0: every file read (whatever its status, except invalid); 1: a manifest is invalid
-(altered after signing); 3: a file or manifest could not be read and none is invalid.
+(altered after signing); 3: a file or manifest could not be read (or the file is cut short)
+and none is invalid.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import argparse
 import sys
 
 from rich.console import Console
-from rich.markup import escape
 
 from .. import contract
 from ..errors import UsageError
@@ -22,6 +22,8 @@ from ..media import VIDEO_EXTENSIONS, find_clips
 from ..policy import load_policy
 from ..provenance import ERROR, INVALID, NO_TRUST, findings_for, verify
 from ..provenance.status import explain, identity_line
+from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
+from ..terminal import plain
 from .common import add_trust_options, trust_from_args
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     trust = trust_from_args(args, policy)
     files, notes = find_clips(args.paths, extensions=VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)
     for n in notes:
-        print(f"sora-audit: note: {n}", file=sys.stderr)
+        print(f"sora-audit: note: {plain(n)}", file=sys.stderr)
     if not files:
         raise UsageError("nothing to verify: no clip or image found in " + ", ".join(args.paths))
     if args.fragment and len(files) != 1:
@@ -69,15 +71,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         contract.write_json_atomic(args.json, {"items": items})
         if not args.quiet:
-            print(f"wrote {args.json}")
+            print(f"wrote {plain(args.json)}")
     statuses = [i["provenance"]["status"] for i in items]
     if INVALID in statuses:
         return 1
-    return 3 if ERROR in statuses else 0
+    # A file cut short could not be read whole, whatever its manifest says: as `check` says of it
+    # (runtime.undecodable, verdict error), this exits 3.
+    cut = any((i["provenance"].get("layout") or {}).get("missing_bytes") for i in items)
+    return 3 if ERROR in statuses or cut else 0
 
 
 def print_block(console: Console, path: str, b: dict, findings) -> None:
-    e = lambda v: escape(str(v)) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
+    e = lambda v: escape(v) if v not in (None, "", []) else "-"  # noqa: E731  (untrusted text)
     st = b["status"]
     console.print(f"[bold]{escape(path)}[/]")
     head, _, why = explain(b).partition(": ")
@@ -87,6 +92,9 @@ def print_block(console: Console, path: str, b: dict, findings) -> None:
     if st in ("absent", "error"):
         if st == "error":  # (absent: the status line says it all)
             console.print(f"  note         {e(b.get('note'))}")
+        for f in findings:  # the file's layout (cut short, trailing data) is said whatever the status
+            if f.code in ("provenance.cut_short", "provenance.trailing_data"):
+                console.print(f"  {f.severity:<5}        {escape(f.code)}: {escape(f.message)}")
         return
     console.print(f"  signed by    {e(b.get('issuer'))} / {e(b.get('common_name'))}  alg {e(b.get('alg'))}")
     for ident in b.get("identities") or []:

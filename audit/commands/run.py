@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from ..errors import UsageError
 from ..pipeline import AuditTask
 from ..policy import load_policy
+from ..terminal import plain
 from .common import add_audit_options, default_jobs, executor_from_args, finish_run, new_run_id, now_iso, options_from_args, run_tasks
 
 DEFAULT_OUT = Path("reports") / "generated"
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for case in suite.cases:
         for m in case.models:
             if provider.models and m not in provider.models:
-                print(f"sora-audit: note: {provider.name} is not known to serve '{m}' (case {case.id}); trying anyway",
+                print(plain(f"sora-audit: note: {provider.name} is not known to serve '{m}' (case {case.id}); trying anyway"),
                       file=sys.stderr)
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be 1 or more")
@@ -147,15 +148,16 @@ def run(args: argparse.Namespace) -> int:
 def _generate(gen, suite, args, provider_concurrency: int):
     console = Console(stderr=True)
     labels = {gen.job_key(c, m, r): f"{c.id}/{m}/r{r}" for c, m, r in suite.jobs()}
-    with Progress(TextColumn("[bold]generating"), TextColumn("{task.fields[label]}"), BarColumn(),
-                  TaskProgressColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+    # label (suite case ids) and status (the provider's words) are shown as plain text, never markup
+    with Progress(TextColumn("[bold]generating"), TextColumn("{task.fields[label]}", markup=False), BarColumn(),
+                  TaskProgressColumn(), TextColumn("{task.fields[status]}", markup=False), TimeElapsedColumn(),
                   console=console, disable=args.quiet) as bar:
-        tasks = {k: bar.add_task("", total=100, label=v, status="pending") for k, v in labels.items()}
+        tasks = {k: bar.add_task("", total=100, label=plain(v), status="pending") for k, v in labels.items()}
         lock = threading.Lock()
 
         def progress(key: str, status: str, pct: int) -> None:
             with lock:
-                bar.update(tasks[key], completed=pct, status=status)
+                bar.update(tasks[key], completed=pct, status=plain(status))
 
         gen.progress = progress
         return gen.run_all(suite.jobs(), args.concurrency or provider_concurrency)

@@ -13,11 +13,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from .. import contract, history
 from ..errors import UsageError
+from ..terminal import markup as escape  # untrusted text: markup escaped, control characters shown
 from .history import add_db_option, console
 
 RATES = (("pass_rate", "pass rate (verdict pass)"), ("warn_rate", "warn rate (passed with warnings)"), ("policy_error_rate", "policy-error rate (provider refusals)"),

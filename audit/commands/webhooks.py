@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..terminal import plain
+
 
 def register(sub) -> None:
     p = sub.add_parser("webhooks", help="receive signed video webhooks and audit finished jobs",
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     def on_event(event: dict) -> None:
         out = handle_video_event(event, store=store, client=client, options=options, report_dir=Path(args.report))
         if out is not None:
-            print(f"{event.get('type')} {event.get('data', {}).get('id')}: wrote {out}", flush=True)
+            print(plain(f"{event.get('type')} {event.get('data', {}).get('id')}: wrote {out}"), flush=True)
 
     recv = WebhookReceiver(secret, on_event, host=args.host, port=args.port)
     serve_until_stopped(recv, f"{args.host}:{args.port}", "sora-audit webhooks: listening on")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import contract, history
+from ..terminal import plain
 
 ORDER = 90
 
@@ -49,8 +50,8 @@ def write(run: dict, args: argparse.Namespace, out_dir: Path) -> list[Path]:
         finally:
             conn.close()
     except (history.HistoryError, sqlite3.Error, OSError) as e:
-        print(f"sora-audit: warning: {db}: run not stored in the history ({e}); "
-              "check the path and its permissions, or pass --no-history", file=sys.stderr)
+        print(plain(f"sora-audit: warning: {db}: run not stored in the history ({e}); "
+                    "check the path and its permissions, or pass --no-history"), file=sys.stderr)
         return []
     run["history"] = {"db": str(db), "run_id": stored.run_id, "label": getattr(args, "label", None)}
     if stored.seen_before:
@@ -62,8 +63,8 @@ def write(run: dict, args: argparse.Namespace, out_dir: Path) -> list[Path]:
             for path, prior in stored.seen_before.items():
                 last = prior[0]
                 label = f" ({last['label']})" if last.get("label") else ""
-                print(f"seen before: {path} has the same content (sha256) as {last['path']} in run "
-                      f"{last['run_id']}{label}, verdict then {last['verdict']}")
+                print(plain(f"seen before: {path} has the same content (sha256) as {last['path']} in run "
+                            f"{last['run_id']}{label}, verdict then {last['verdict']}"))
     # results.json was written before the outputs ran: add the history fields to it.
     contract.write_json_atomic(out_dir / "results.json", run)
     if getattr(args, "json", None):

@@ -8,6 +8,7 @@ one ``<error>`` per runtime failure. Warnings and info go to ``<system-out>``. W
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePath
 
@@ -89,4 +90,11 @@ def to_xml(run: dict) -> str:
     root = ET.Element("testsuites", name="sora-audit", tests=str(tests), failures=str(failures), errors=str(errors))
     root.append(suite)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    text = ET.tostring(root, encoding="unicode")
+    # XML 1.0 has no way to write most control characters (a file name may hold ESC): shown as
+    # \x1b, the CI parser reads a well-formed file. ElementTree escapes the rest.
+    text = _NOT_XML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

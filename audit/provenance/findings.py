@@ -15,7 +15,7 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
     codes = block["codes"]
     where = f"{path}: " if path else ""
     ev = {"status": st, "c2pa_state": block.get("c2pa_state"), "codes": codes}
-    out: list[Finding] = []
+    out: list[Finding] = _layout_findings(block, where)
     if st == ERROR and block.get("init_segment_only"):
         out.append(Finding(PROVENANCE, WARN, "provenance.init_segment_only", f"{block.get('note')}.", ev))
         return out
@@ -76,6 +76,32 @@ def findings_for(block: dict, pol: dict, path: str = "") -> list[Finding]:
     if st in (TRUSTED, VALID):
         out.extend(_policy_findings(block, pol, where))
     return out
+
+
+def _layout_findings(block: dict, where: str) -> list[Finding]:
+    """What the file's top-level boxes (``layout``) say beside the manifest: bytes after the last
+    box (``provenance.trailing_data``), or a box that runs past the end (``provenance.cut_short``)."""
+    lay = block.get("layout") or {}
+    out = []
+    if lay.get("trailing_bytes"):
+        n = int(lay["trailing_bytes"])
+        out.append(Finding(PROVENANCE, WARN, "provenance.trailing_data",
+                           f"{where}{n} bytes ({_size(n)}) follow the last top-level box (offset "
+                           f"{lay.get('boxes_bytes')}): they are not part of the clip, players and C2PA readers skip "
+                           "them, and content can hide there. Get the original file from its source.",
+                           {"trailing_bytes": n, "offset": lay.get("boxes_bytes"), "file_bytes": lay.get("file_bytes")}))
+    if lay.get("missing_bytes"):
+        out.append(Finding(PROVENANCE, WARN, "provenance.cut_short",
+                           f"{where}{lay.get('problem')}: the file was cut off (an interrupted download or copy).",
+                           {"missing_bytes": int(lay["missing_bytes"]), "file_bytes": lay.get("file_bytes")}))
+    return out
+
+
+def _size(n: int) -> str:
+    for unit, f in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= f:
+            return f"{n / f:.1f} {unit}"
+    return f"{n} B"
 
 
 def _unclassified(block: dict, classes: dict, where: str, ev: dict) -> list[Finding]:

@@ -173,6 +173,12 @@ def verify_fragmented(init: Path, fragments: list[Path], trust: TrustConfig | No
 
     if not init.is_file():
         return fail(f"{init}: no such init segment file")
+    from ..files import what_is
+
+    for f in fragments:  # a FIFO or device is never opened: reading it would block or never end
+        kind = what_is(f)
+        if kind is not None:
+            return fail(f"{f}: no such fragment file" if kind == "missing" else f"{f}: is {kind}, not a regular file")
     if not is_init_segment(init):
         return fail(f"{init}: not the init segment of a fragmented MP4 (it needs a moov with mvex and no media); "
                     "give the init segment as PATH and the media segments with --fragment")

@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from .codes import (CREDENTIAL, EXPIRED_CODES, INTEGRITY, UNKNOWN, UNTRUSTED_CODES, UNVERIFIED,  # noqa: F401
                     classes_of, code_class)
 from .identity import identities
+from .layout import BMFF_MIMES, layout
 
 TRUSTED, VALID, INVALID, ABSENT, ERROR = "trusted", "valid", "invalid", "absent", "error"
 STATUSES = (TRUSTED, VALID, INVALID, ABSENT, ERROR)
@@ -81,6 +82,9 @@ class TrustConfig:
 
 
 def _read_text(path: str | Path, what: str) -> str:
+    from ..files import config_file
+
+    config_file(path, f"{what} file")  # a FIFO would block the read
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -134,9 +138,26 @@ def verify(path: str | Path, trust: TrustConfig | None = None, *, fragments: Ite
         from .fragments import verify_fragmented  # the fragments module builds on this one
 
         return verify_fragmented(Path(path), frags, trust)
-    import c2pa
+    from ..files import what_is
 
     p = Path(path)
+    kind = what_is(p)
+    if kind == "missing":
+        return empty_block(ERROR, trust=trust, note=f"{p}: no such file")
+    if kind is not None:  # a FIFO or device is never opened: reading it would block or never end
+        return empty_block(ERROR, trust=trust, note=f"{p}: is {kind}, not a regular file")
+    block = _verify_file(p, trust)
+    if mime_of(p) in BMFF_MIMES:
+        try:
+            block["layout"] = layout(p)
+        except OSError as e:
+            block["layout"] = {"problem": f"the box layout could not be read ({e})"}
+    return block
+
+
+def _verify_file(p: Path, trust: TrustConfig | None) -> dict:
+    import c2pa
+
     try:
         reader = _open_reader(p, trust)
     except c2pa.C2paError.ManifestNotFound:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..files import config_file
 
 CAMERA = ("static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out", "roll", "complex")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -67,7 +68,7 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
-    p = Path(path)
+    p = config_file(path, "suite file")
     try:
         raw = p.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
@@ -117,8 +118,11 @@ def load_suite(path: str | Path) -> Suite:
         if ref is not None:
             if not isinstance(ref, str):
                 raise ConfigError(p, f"{where}.reference must be a path string")
-            rp = (p.parent / ref).resolve()
-            if not rp.is_file():
+            try:
+                rp = (p.parent / ref).resolve()
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+                raise ConfigError(p, f"{where}.reference: {ref} is a symlink loop") from None
+            if not rp.is_file():  # (a FIFO or device is not a file: never opened)
                 raise ConfigError(p, f"{where}.reference: image not found at {rp}")
             if rp.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
                 raise ConfigError(p, f"{where}.reference must be a PNG, JPEG or WebP image, got {rp.name}")

@@ -21,6 +21,12 @@ from typing import Mapping
 from .errors import GenerationError
 
 TOLERANCE_S = 300
+# The receiver's limits: a delivery is a small JSON event (a few hundred bytes), so a body over
+# MAX_BODY_BYTES gets 413 unread; a connection idle for IDLE_TIMEOUT_S is closed; at most
+# MAX_CONNECTIONS are served at once (one thread each), more are closed at once.
+MAX_BODY_BYTES = 1 << 20
+IDLE_TIMEOUT_S = 10.0
+MAX_CONNECTIONS = 32
 
 
 class WebhookVerificationError(GenerationError):
@@ -94,15 +100,23 @@ class WebhookReceiver:
     authentic, first-seen events to ``on_event(event)`` on a worker thread (so the sender gets
     its 2xx at once). Rejected: 400 (missing/bad headers, bad signature, stale or future
     timestamp, not JSON). A repeated ``webhook-id`` gets 200 ``duplicate`` and is not handed on
-    (the sender's redelivery after a lost ack, or a replay: neither is processed twice)."""
+    (the sender's redelivery after a lost ack, or a replay: neither is processed twice).
+    Hostile senders are bounded: a body over ``max_body`` bytes gets 413 without being read, an
+    idle connection is closed after ``idle_timeout`` s, at most ``max_connections`` threads serve
+    at once, and a client that drops is one line in the log (``log``, default stderr)."""
 
     def __init__(self, secret: str, on_event, *, host: str = "127.0.0.1", port: int = 0,
-                 tolerance: int = TOLERANCE_S):
+                 tolerance: int = TOLERANCE_S, max_body: int = MAX_BODY_BYTES,
+                 idle_timeout: float = IDLE_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS, log=None):
         self.secret = secret
         self.on_event = on_event
+        self.max_body, self.idle_timeout = max_body, idle_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self.log = log or _log_stderr
         self.host, self.port, self.tolerance = host, port, tolerance
         self.guard = ReplayGuard()
         self.stats = {"accepted": 0, "rejected": 0, "duplicates": 0, "handled": 0, "handler_errors": 0}
+        self.connections = {"too_large": 0, "dropped": 0, "refused_busy": 0}  # limits that were hit
         self.errors: list[str] = []
         self._server = None
         self._lock = threading.Lock()
@@ -116,7 +130,10 @@ class WebhookReceiver:
 
     def _count(self, k: str) -> None:
         with self._lock:
-            self.stats[k] += 1
+            if k in self.connections:
+                self.connections[k] += 1
+            else:
+                self.stats[k] += 1
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
         """Verify one delivery; returns (HTTP status, JSON reply). Library entry point."""
@@ -154,23 +171,67 @@ class WebhookReceiver:
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = recv.idle_timeout  # socket timeout: an idle or stalled client is let go
 
             def log_message(self, *a) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                status, reply = recv.handle(dict(self.headers.items()), body)
+            def log_error(self, fmt, *args) -> None:  # e.g. "Request timed out": one line
+                recv._count("dropped")
+                recv.log(_one_line(f"sora-audit webhooks: client {_addr(self.client_address)}: {fmt % args}"))
+
+            def _reply(self, status: int, reply: dict) -> None:
                 data = json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), H)
-        self._server.daemon_threads = True
+            def do_POST(self) -> None:  # noqa: N802
+                try:
+                    n = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    n = -1
+                if n < 0 or n > recv.max_body:
+                    # Not read: the connection is closed after the reply, whatever is still coming.
+                    self.close_connection = True
+                    recv._count("too_large" if n > 0 else "rejected")
+                    self._reply(413 if n > 0 else 400, {"error": f"body must be 0-{recv.max_body} bytes "
+                                                                 "with a valid Content-Length"})
+                    return
+                body = self.rfile.read(n) if n else b""
+                status, reply = recv.handle(dict(self.headers.items()), body)
+                self._reply(status, reply)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # a burst is accepted (and refused past the limit) at once, not left to retry SYNs
+
+            def process_request(self, request, client_address):
+                if not recv._slots.acquire(blocking=False):  # all threads busy: refuse, do not queue
+                    recv._count("refused_busy")
+                    self.shutdown_request(request)
+                    return
+                super().process_request(request, client_address)
+
+            def process_request_thread(self, request, client_address):
+                try:
+                    super().process_request_thread(request, client_address)
+                finally:
+                    recv._slots.release()
+
+            def handle_error(self, request, client_address):  # a dropped client: one line, no traceback
+                import sys
+
+                e = sys.exc_info()[1]
+                recv._count("dropped")
+                recv.log(_one_line(f"sora-audit webhooks: client {_addr(client_address)} dropped "
+                                   f"({type(e).__name__}: {e})"))
+
+        self._server = Server((self.host, self.port), H)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="webhooks").start()
         return self.url
 
@@ -186,3 +247,23 @@ class WebhookReceiver:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _log_stderr(msg: str) -> None:
+    import sys
+
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _addr(address) -> str:
+    try:
+        return f"{address[0]}:{address[1]}"
+    except (TypeError, IndexError):
+        return str(address)
+
+
+def _one_line(text: str) -> str:
+    """A log line: control characters (a client's bytes may reach it) shown, never obeyed."""
+    from ..terminal import plain
+
+    return plain(text)
