@@ -54,8 +54,12 @@ class MediaInfo:
     audio_sample_rate: int | None = None
     container: str | None = None
     size_bytes: int = 0
+    # The picture inside letterbox/pillarbox bars (x, y, w, h, displayed px), found by the
+    # watermark detector (``audit.watermark.active``); None when it did not run.
+    active_box: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict:
+        extra = {"active_box": list(self.active_box)} if self.active_box is not None else {}
         return {
             "duration_s": round(self.duration_s, 4),
             "fps": round(self.fps, 4),
@@ -72,6 +76,7 @@ class MediaInfo:
             "audio_sample_rate": self.audio_sample_rate,
             "container": self.container,
             "size_bytes": self.size_bytes,
+            **extra,
         }
 
 

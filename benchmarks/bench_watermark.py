@@ -43,7 +43,7 @@ def _detectors():
     import time
 
     from audit.detectors import Detector, DetectorResult
-    from audit.detectors.watermark import WatermarkDetector
+    from audit.watermark.detector import WatermarkDetector
     from audit.quality.motion import frame_motion
 
     class SharedMotion(Detector):

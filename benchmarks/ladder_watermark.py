@@ -29,7 +29,7 @@ TEMPLATE = str(ROOT / "fixtures" / "watermark" / "sa-mark.png")
 
 def audit_wm(path: Path, templates) -> dict:
     from audit import pipeline
-    from audit.detectors.watermark import WatermarkDetector
+    from audit.watermark.detector import WatermarkDetector
     from audit.pipeline import AuditOptions, AuditTask, audit_clip
 
     with patch.object(pipeline, "registry", lambda: [WatermarkDetector]):

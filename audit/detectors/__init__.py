@@ -72,9 +72,9 @@ class Detector:
 _MODULES: list | None = None
 
 
-# Packages whose modules may hold detectors: this one (provenance, watermark, conformance...)
-# and ``audit.quality`` (the quality metrics and the helpers they share).
-PACKAGES = (__name__, "audit.quality")
+# Packages whose modules may hold detectors: this one (provenance, conformance...),
+# ``audit.quality`` (the quality metrics and the helpers they share) and ``audit.watermark``.
+PACKAGES = (__name__, "audit.quality", "audit.watermark")
 
 
 def _modules() -> list:

@@ -4,13 +4,13 @@ Frames are analysed at ``[watermark] sample_fps`` (by presentation time, so VFR 
 sampled evenly), on a grey copy ``match_side`` pixels on the long side. Two methods:
 
 - ``template`` (a template PNG was given, ``--watermark-template`` or ``templates`` in the
-  policy): multi-scale gradient matching (``audit.watermark_match``). The mark is *found* by
+  policy): multi-scale gradient matching (``audit.watermark.match``). The mark is *found* by
   a whole-frame search (on the last few frames averaged, and on what changed since the
   previous frame once aligned on the scene's motion), then *held*: each frame is verified at
   the known place with a lower score, and the frames kept from the last ``lookback_s`` are
   verified there too; a place needs two frames showing the mark;
 - ``template_free`` (no template): an overlay that stays put while the content moves
-  (``audit.watermark_free``). It cannot tell an overlay from scenery in a static shot and
+  (``audit.watermark.free``). It cannot tell an overlay from scenery in a static shot and
   says so (``undecidable_s``) rather than guess.
 
 Each analysed frame is a sample: seen (with its box) or not. The samples are joined into the
@@ -31,12 +31,14 @@ from statistics import median
 import cv2
 import numpy as np
 
+from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
 from ..quality.motion import frame_motion, scale_matrix, small_gray
-from ..watermark_free import FixedOverlayFinder
-from ..watermark_match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine,
-                               gradients, load_template)
-from . import Detector, DetectorResult
+from .active import ActivePicture
+from .free import FixedOverlayFinder
+from .known import known_mark, mark_path
+from .match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine, gradients,
+                    load_template)
 
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
@@ -45,6 +47,20 @@ FULL_SEARCH_EVERY = 3
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
 CHANGE_PATCHES = 4
+# The match copy is enlarged (up to the analysis frame's own size) so that the smallest mark
+# searched is at least this many pixels tall: below it a mark's strokes blur into one blob.
+MIN_MATCH_PX = 8.0
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One template searched: its name (a known mark's, or the file's), pixels (BGRA) and the
+    heights it is searched at (shares of the active picture's short side)."""
+
+    name: str
+    bgra: np.ndarray
+    min_height: float
+    max_height: float
 
 
 @dataclass
@@ -56,6 +72,7 @@ class Sample:
     seen: bool | None
     score: float | None = None
     box: tuple[int, int, int, int] | None = None
+    mark: int | None = None   # template index (``WatermarkDetector.marks``) that matched
 
 
 def template_paths(ctx) -> list[Path]:
@@ -80,15 +97,25 @@ class WatermarkDetector(Detector):
         self.pol = ctx.policy.section("watermark")
         self.errors: list[Finding] = []
         self.paths = template_paths(ctx)
-        self.templates = []
+        self.marks: list[Mark] = []
+        for name in self.pol["known"]:
+            try:
+                k = known_mark(name)
+                self.marks.append(Mark(k.name, load_template(mark_path(k)), k.min_height, k.max_height))
+            except (KeyError, TemplateError) as e:
+                self.errors.append(Finding(RUNTIME, FAIL, "runtime.watermark_template_unreadable",
+                                           f"{e.args[0] if isinstance(e, KeyError) else e}: fix the policy file.",
+                                           {"known": name}))
+        lo, hi = float(self.pol["min_height"]), float(self.pol["max_height"])
         for p in self.paths:
             try:
-                self.templates.append(load_template(p))
+                self.marks.append(Mark(p.name, load_template(p), lo, hi))
             except TemplateError as e:
                 self.errors.append(Finding(RUNTIME, FAIL, e.code, f"{e}. {e.hint}.", {"template": str(p)}))
+        self.templates = [m.bgra for m in self.marks]
         if self.templates:
             self.method = "template"
-        elif self.paths or not self.pol["template_free"]:
+        elif self.paths or self.errors or not self.pol["template_free"]:
             self.method = None  # templates asked for but none usable, or no method enabled
         else:
             self.method = "template_free"
@@ -110,6 +137,12 @@ class WatermarkDetector(Detector):
         self.kept: deque = deque(maxlen=max(2, keep + 1))
         self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
         self._motion_w = 0
+        self._frame_w = 0
+        self.active = ActivePicture(float(self.pol["bar_tolerance"]), float(self.pol["bar_min_share"]))
+        self._box = None          # the active picture the search state was built for (analysis px)
+        self._scale = 1.0         # match px per analysis px for that box
+        self._frame_scale = 1.0   # display px per analysis px
+        self._keep = self.kept.maxlen
 
     # -- sampling -----------------------------------------------------------------------------
 
@@ -123,21 +156,49 @@ class WatermarkDetector(Detector):
             self.next_t = frame.t
         while self.next_t <= frame.t + 1e-6:
             self.next_t += self.step
-        g = frame.gray
-        h, w = g.shape
-        s = min(1.0, float(self.pol["match_side"]) / max(h, w))
+        box = self.active.update(frame.gray)
+        if box != self._box:
+            self._restart(box, frame.scale)
+        bx, by, bw, bh = box
+        g = frame.gray[by:by + bh, bx:bx + bw]
+        s = self._scale
         if s < 1.0:
-            g = cv2.resize(g, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-        to_display = (w / g.shape[1]) * frame.scale
+            g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
+        k = (bw / g.shape[1]) * frame.scale
+        to_display = (k, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
         if self.method == "template":
             raw = FrameGradients(gx, gy)
             self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
-                                to_display, self._take_motion(gx.shape[1]))
+                                to_display, self._take_motion())
         else:
             self._feed_free(frame.t, gx, gy, to_display)
 
-    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display: float,
+    def _restart(self, box, frame_scale: float) -> None:
+        """A new active picture (the first frame, or bars found to be picture after all): the
+        search state is built for its size; samples already taken stand."""
+        self._box, self._frame_scale = box, frame_scale
+        _, _, bw, bh = box
+        s = min(1.0, float(self.pol["match_side"]) / max(bw, bh))
+        if self.marks:
+            # the smallest mark searched, in analysis px: a share of the picture's short side,
+            # and never below ``min_px`` source pixels
+            smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), float(self.pol["min_px"]) / frame_scale)
+            s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
+        self._scale = s
+        self.bank, self.free, self.last, self._prev_raw, self._pending = None, None, None, None, None
+        self.kept.clear()
+        self.places.clear()
+        self.scene_motion = np.eye(3)
+
+    def _ranges(self, hw) -> list[tuple[float, float]]:
+        """Per mark, the heights searched in match px (shares of the short side, at least
+        ``min_px`` source pixels)."""
+        short = min(hw)
+        floor = float(self.pol["min_px"]) * self._scale / self._frame_scale
+        return [(max(m.min_height * short, floor), max(m.max_height * short, floor)) for m in self.marks]
+
+    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display,
                        motion=None) -> None:
         """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
         the best of ~10^6 positions and sizes must beat every chance match of the scene), then
@@ -151,8 +212,8 @@ class WatermarkDetector(Detector):
         before the evidence added up, count too."""
         p = self.pol
         if self.bank is None:
-            self.bank = TemplateBank(self.templates, fg.gx.shape, min_height=p["min_height"],
-                                     max_height=p["max_height"], scale_step=p["scale_step"], blur_px=p["blur_px"])
+            self.bank = TemplateBank(self.templates, fg.gx.shape, ranges=self._ranges(fg.gx.shape),
+                                     scale_step=p["scale_step"], blur_px=p["blur_px"])
         self._hw = fg.gx.shape
         if not len(self.bank):
             self.samples.append(Sample(t, False))
@@ -332,11 +393,12 @@ class WatermarkDetector(Detector):
 
     @staticmethod
     def _unmark(s: Sample) -> None:
-        s.seen, s.score, s.box = False, None, None
+        s.seen, s.score, s.box, s.mark = False, None, None, None
 
-    def _mark(self, idx: int, m, to_display: float) -> None:
+    def _mark(self, idx: int, m, to_display) -> None:
         s = self.samples[idx]
         s.seen, s.score, s.box = True, round(m.score, 4), _display(m, to_display)
+        s.mark = self.bank.scales[m.scale].template
 
     def _radius(self) -> int:
         return max(2, int(round(self.pol["track_radius"] * max(self._hw))))
@@ -353,17 +415,22 @@ class WatermarkDetector(Detector):
         if self.scene_motion is not None:
             self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
         self._motion_w = small_gray(frame).shape[1]
+        self._frame_w = frame.width
 
-    def _take_motion(self, width: int):
-        """The scene's motion since the previous analysed frame as a 2x3 matrix in match
-        pixels (None when unknown), and start composing the next."""
+    def _take_motion(self):
+        """The scene's motion since the previous analysed frame as a 2x3 matrix in the match
+        copy's pixels (None when unknown), and start composing the next. The estimate is of
+        the whole frame; moved to the active picture's corner, then scaled."""
         motion = None
         if self.scene_motion is not None and self._motion_w:
-            motion = scale_matrix(self.scene_motion[:2], width / self._motion_w)
+            A = scale_matrix(self.scene_motion[:2], self._frame_w / self._motion_w)   # analysis px
+            b = np.array([self._box[0], self._box[1]], np.float64)
+            A[:, 2] += A[:, :2] @ b - b   # x' = R x + t seen from the picture's corner
+            motion = scale_matrix(A, self._scale)
         self.scene_motion = np.eye(3)
         return motion
 
-    def _feed_free(self, t: float, gx, gy, to_display: float) -> None:
+    def _feed_free(self, t: float, gx, gy, to_display) -> None:
         p = self.pol
         if self.free is None:
             self.free = FixedOverlayFinder(
@@ -371,7 +438,7 @@ class WatermarkDetector(Detector):
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
         self.samples.append(Sample(t, None))
-        state = self.free.push(t, gx, gy, self._take_motion(gx.shape[1]))
+        state = self.free.push(t, gx, gy, self._take_motion())
         if state is None:
             return
         for s in self.samples[-self.free.window:]:  # the samples this window spans
@@ -379,7 +446,7 @@ class WatermarkDetector(Detector):
                 o = state.overlay
                 if not s.seen or (s.score or 0) < o.score:
                     s.seen, s.score = True, o.score
-                    s.box = tuple(int(round(v * to_display)) for v in (o.x, o.y, o.w, o.h))
+                    s.box = _display(o, to_display)
             elif state.decidable and s.seen is None:
                 s.seen = False
 
@@ -396,6 +463,9 @@ class WatermarkDetector(Detector):
         coverage = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen) / duration if duration else 0.0
         gaps = _gaps(self.samples, spans, float(self.pol["min_gap_s"])) if present else []
         undecidable = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen is None)
+        if self._box is not None:
+            k = self._frame_scale
+            self.ctx.shared["active_box"] = [int(round(v * k)) for v in self._box]
         scores = [s.score for s in self.samples if s.score is not None]
         if self._best_score > -1.0:
             scores.append(self._best_score)
@@ -412,8 +482,17 @@ class WatermarkDetector(Detector):
             "best_score": round(max(scores), 4) if scores else None,
             "undecidable_s": round(undecidable, 3),
             "templates": [p.name for p in self.paths],
+            "mark": self._which(hits) if present and self.method == "template" else None,
         }
         return DetectorResult(data, tuple(self.errors) + tuple(self._findings(data, duration)))
+
+    def _which(self, hits: list[Sample]) -> str | None:
+        """The mark most frames matched (its known name, or its template file's name)."""
+        counts: dict[int, int] = {}
+        for s in hits:
+            if s.mark is not None:
+                counts[s.mark] = counts.get(s.mark, 0) + 1
+        return self.marks[max(counts, key=counts.get)].name if counts else None
 
     def _findings(self, data: dict, duration: float) -> list[Finding]:
         out = []
@@ -449,8 +528,11 @@ def _displacement(motion, hw) -> float:
     return float(np.abs(corners @ np.asarray(motion).T - corners[:, :2]).max())
 
 
-def _display(m, k: float) -> tuple[int, int, int, int]:
-    return tuple(int(round(v * k)) for v in (m.x, m.y, m.w, m.h))
+def _display(m, to_display) -> tuple[int, int, int, int]:
+    """A box in match px as displayed px: ``to_display`` is (px per match px, x and y of the
+    active picture's corner in displayed px)."""
+    k, ox, oy = to_display
+    return (int(round(ox + m.x * k)), int(round(oy + m.y * k)), int(round(m.w * k)), int(round(m.h * k)))
 
 
 def _spans(samples: list[Sample], duration: float) -> list[tuple[float, float]]:

@@ -31,7 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 # Smallest template height (px) searched at half resolution; smaller ones are searched at full.
 MIN_COARSE_PX = 5
@@ -107,22 +107,20 @@ class TemplateBank:
     """Every template at every scale for one frame size (match pixels), plus a half-resolution
     copy of the scales big enough to survive halving (the coarse level of the search).
 
-    Heights searched are geometric from ``min_height`` to ``max_height`` (shares of the frame's
-    short side) in steps of ``scale_step``.
+    ``ranges``: per template, the smallest and largest height searched (match pixels); heights
+    are geometric between them in steps of ``scale_step``.
     """
 
-    def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *, min_height: float,
-                 max_height: float, scale_step: float, blur_px: float):
+    def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *,
+                 ranges: list[tuple[float, float]], scale_step: float, blur_px: float):
         H, W = frame_hw
-        short = min(H, W)
-        lo, hi = max(6.0, min_height * short), max(6.0, max_height * short)
-        n = max(1, int(np.floor(np.log(hi / lo) / np.log(scale_step))) + 1)
-        heights = sorted({int(round(lo * scale_step**i)) for i in range(n)})
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
         self.half: dict[int, ScaledTemplate] = {}   # scale index -> its half-resolution copy
-        for ti, bgra in enumerate(templates):
-            for h in heights:
+        for ti, (bgra, (lo, hi)) in enumerate(zip(templates, ranges)):
+            lo, hi = max(6.0, lo), max(6.0, hi)
+            n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
+            for h in sorted({int(round(lo * scale_step**i)) for i in range(n)}):
                 st = _scaled(bgra, ti, h, blur_px)
                 if st is None or st.height > H or st.width > W:
                     continue
