@@ -90,9 +90,11 @@ class Frame:
     detector pays for a full-size colour conversion it does not use.
     ``scale`` maps analysis pixels back to displayed pixels (display width / analysis width).
     ``cache`` lets detectors share per-frame work (e.g. the global motion estimate).
+    ``source_gray()`` is the luma at the decoded size, for a detector that needs the detail of a
+    small region the analysis size loses (the watermark's mark, a few pixels tall).
     """
 
-    __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache")
+    __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache", "_vf")
 
     def __init__(self, index: int, t: float, bgr: np.ndarray | None, scale: float,
                  i420: np.ndarray | None = None):
@@ -107,6 +109,7 @@ class Frame:
         else:
             self.height, self.width = i420.shape[0] * 2 // 3, i420.shape[1]
         self.cache: dict = {}
+        self._vf = None   # the decoded 4:2:0 frame (PyAV), kept for source_gray; None otherwise
 
     @property
     def bgr(self) -> np.ndarray:
@@ -126,6 +129,17 @@ class Frame:
             else:
                 self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
         return self._gray
+
+    def source_gray(self) -> np.ndarray | None:
+        """The luma plane at the decoded size (uint8, levels as ``gray``'s), or None (a rotated
+        clip, another pixel format, or a frame not from the decoder). Made once, on first use: frames no detector
+        asks for cost nothing."""
+        if self._vf is None:
+            return None
+        img = self.cache.get("source_gray")
+        if img is None:
+            img = self.cache["source_gray"] = _luma(self._vf)
+        return img
 
     def gray_at(self, f: int) -> np.ndarray:
         """Grey copy reduced by ``f`` (1, 2, 4, ...), each level halved from the one above."""
@@ -152,6 +166,15 @@ class Frame:
                 img = _halve(self.bgr_at(f // 2))
             self.cache[key] = img
         return img
+
+
+def _luma(vf) -> np.ndarray:
+    """Luma of a decoded 4:2:0 frame at its size, levels stretched as ``Frame.gray``'s are."""
+    import cv2
+
+    plane = vf.planes[0]
+    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    return cv2.convertScaleAbs(y, alpha=_Y_ALPHA, beta=_Y_BETA)
 
 
 def _halve(img: np.ndarray) -> np.ndarray:
@@ -349,6 +372,7 @@ class ClipReader:
                     i420 = None if self.rotation else _to_i420(vf, aw, ah)
                     if i420 is not None:
                         frame = Frame(self.decoded_frames, t, None, scale, i420=i420)
+                        frame._vf = vf
                     else:
                         img = _to_bgr(vf, aw, ah)
                         if self.rotation:

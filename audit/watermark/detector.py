@@ -49,7 +49,7 @@ PLACES = 8
 CHANGE_PATCHES = 4
 # The match copy is enlarged (up to the analysis frame's own size) so that the smallest mark
 # searched is at least this many pixels tall: below it a mark's strokes blur into one blob.
-MIN_MATCH_PX = 8.0
+MIN_MATCH_PX = 10.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,11 @@ class WatermarkDetector(Detector):
         self.free: FixedOverlayFinder | None = None
         self.last = None          # where the mark was in the last analysed frame (a Match, match px)
         self.unseen = 0           # analysed frames since the mark was last found
-        self._prev_raw = None     # the previous analysed frame's gradients before the cap
+        self._base = None         # gradients (before the cap) the next difference is taken from
+        self._base_motion = None  # the scene's motion since that frame (3x3), None when unknown
+        self._searched = False    # did this frame's search take its difference (the base moves on)
+        self._base_age = 0        # analysed frames since the base frame
+        self._leaving: set = set()  # candidates found as the mark leaving (ids): looked back past the leave
         self._pending = None      # a place only the last analysed frame showed (confirmed by the next)
         self._moving = False      # did the scene move (> 1 match px) since the previous analysed frame
         self.places: deque = deque(maxlen=PLACES)  # places the mark held (Matches)
@@ -140,7 +144,8 @@ class WatermarkDetector(Detector):
         self._frame_w = 0
         self.active = ActivePicture(float(self.pol["bar_tolerance"]), float(self.pol["bar_min_share"]))
         self._box = None          # the active picture the search state was built for (analysis px)
-        self._scale = 1.0         # match px per analysis px for that box
+        self._scale = 1.0         # match px per px of the frame searched
+        self._sx = 1.0            # px of the frame searched (decoded or analysis) per analysis px
         self._frame_scale = 1.0   # display px per analysis px
         self._keep = self.kept.maxlen
 
@@ -157,14 +162,21 @@ class WatermarkDetector(Detector):
         while self.next_t <= frame.t + 1e-6:
             self.next_t += self.step
         box = self.active.update(frame.gray)
-        if box != self._box:
-            self._restart(box, frame.scale)
+        # a template is matched on the decoded frame's own pixels when it has them (a mark of
+        # 16-24 px is a blob of 6-8 once a 1920 px frame is at the analysis size)
+        src = frame.source_gray() if self.method == "template" else None
+        if src is None:
+            src = frame.gray
+        sx = src.shape[1] / frame.width
+        if box != self._box or sx != self._sx:
+            self._restart(box, frame.scale, sx)
         bx, by, bw, bh = box
-        g = frame.gray[by:by + bh, bx:bx + bw]
+        x0, y0, x1, y1 = (int(round(v * sx)) for v in (bx, by, bx + bw, by + bh))
+        g = src[y0:y1, x0:x1]
         s = self._scale
         if s < 1.0:
-            g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
-        k = (bw / g.shape[1]) * frame.scale
+            g = cv2.resize(g, (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s))), interpolation=cv2.INTER_AREA)
+        k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
         if self.method == "template":
@@ -174,28 +186,33 @@ class WatermarkDetector(Detector):
         else:
             self._feed_free(frame.t, gx, gy, to_display)
 
-    def _restart(self, box, frame_scale: float) -> None:
+    def _restart(self, box, frame_scale: float, sx: float) -> None:
         """A new active picture (the first frame, or bars found to be picture after all): the
-        search state is built for its size; samples already taken stand."""
-        self._box, self._frame_scale = box, frame_scale
-        _, _, bw, bh = box
+        search state is built for its size; samples already taken stand. ``frame_scale``:
+        displayed px per analysis px; ``sx``: px of the frame searched per analysis px."""
+        self._box, self._frame_scale, self._sx = box, frame_scale, sx
+        bw, bh = box[2] * sx, box[3] * sx   # the picture in the searched frame's px
         s = min(1.0, float(self.pol["match_side"]) / max(bw, bh))
         if self.marks:
-            # the smallest mark searched, in analysis px: a share of the picture's short side,
-            # and never below ``min_px`` source pixels
-            smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), float(self.pol["min_px"]) / frame_scale)
+            # the smallest mark searched: a share of the picture's short side, and never below
+            # ``min_px`` source pixels
+            smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), self._min_px())
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
         self._scale = s
-        self.bank, self.free, self.last, self._prev_raw, self._pending = None, None, None, None, None
+        self.bank, self.free, self.last, self._base, self._pending = None, None, None, None, None
         self.kept.clear()
         self.places.clear()
         self.scene_motion = np.eye(3)
+
+    def _min_px(self) -> float:
+        """``min_px`` (displayed px) in the searched frame's px."""
+        return float(self.pol["min_px"]) * self._sx / self._frame_scale
 
     def _ranges(self, hw) -> list[tuple[float, float]]:
         """Per mark, the heights searched in match px (shares of the short side, at least
         ``min_px`` source pixels)."""
         short = min(hw)
-        floor = float(self.pol["min_px"]) * self._scale / self._frame_scale
+        floor = self._min_px() * self._scale
         return [(max(m.min_height * short, floor), max(m.max_height * short, floor)) for m in self.marks]
 
     def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display,
@@ -219,7 +236,9 @@ class WatermarkDetector(Detector):
             self.samples.append(Sample(t, False))
             return
         self.samples.append(Sample(t, False))
-        prev, self._prev_raw = self._prev_raw, raw
+        base, base_motion = self._base, self._since_base(motion)
+        self._base_age += 1
+        self._searched = False
         self._moving = motion is not None and _displacement(motion, fg.gx.shape) > 1.0
         self.kept.append((len(self.samples) - 1, fg, to_display))
         idx = len(self.samples) - 1
@@ -231,10 +250,22 @@ class WatermarkDetector(Detector):
         self._pending = None
         if m is None:
             self.last = None
-            m = self._find(fg, raw, prev, motion)
+            m = self._find(fg, raw, base, base_motion)
+        else:
+            self._searched = True
+        if self._searched or base is None:
+            self._base, self._base_motion, self._base_age = raw, np.eye(3), 0
         if m is not None:
             self.last = m
             self._mark(idx, m, to_display)
+
+    def _since_base(self, motion):
+        """The scene's motion from the base frame to this one (2x3), composed frame by frame."""
+        if self._base_motion is None or motion is None:
+            self._base_motion = None
+            return None
+        self._base_motion = np.vstack([motion, [0.0, 0.0, 1.0]]) @ self._base_motion
+        return self._base_motion[:2]
 
     def _hold(self, fg: FrameGradients):
         """The mark where it was (same size, within a pixel), or, for a mark that moves,
@@ -289,7 +320,8 @@ class WatermarkDetector(Detector):
         # averaged frames: half the cost where nothing is to be found.
         early = self.unseen <= 3
         turn = bool((self.unseen // FULL_SEARCH_EVERY) % 2)
-        cands = self._arrival(raw, prev, motion, scheduled and (early or turn))
+        cands = self._arrival(raw, prev, motion, scheduled, early or turn)
+        changes = {id(c) for c in cands}
         if scheduled and (early or not turn or not self._moving):
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
             cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
@@ -298,7 +330,8 @@ class WatermarkDetector(Detector):
             if cand is None:
                 continue
             self._best_score = max(self._best_score, cand.score)
-            if cand.score >= self.pol["detect_score"]:
+            # in a difference the scene is (mostly) gone: chance matches score lower there
+            if cand.score >= self.pol["change_score" if id(cand) in changes else "detect_score"]:
                 found.append(cand)
         if not found:
             return None
@@ -308,7 +341,8 @@ class WatermarkDetector(Detector):
         # the next frame (``_pending``), one that only an earlier frame shows is dropped.
         here = None
         for cand in found:
-            back = self._look_back(cand)
+            # the mark leaving: the frames since the base may already be without it
+            back = self._look_back(cand, skip=self._base_age - 1 if id(cand) in self._leaving else 0)
             h = fg.at(self.bank.scales[cand.scale], cand.scale, cand.x, cand.y)
             if h is None or h.score < self.pol["verify_score"]:
                 h = None
@@ -319,12 +353,15 @@ class WatermarkDetector(Detector):
                 self._remember(cand)
             if h is not None and (here is None or h.score > here.score):
                 here, pending = h, not back
+        self._leaving.clear()
         if here is not None and pending:
             self._pending = here
         return here
 
-    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None, scheduled=True) -> list:
-        """The frame minus the previous one, aligned on the scene's motion, is the scene gone
+    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None, scheduled=True,
+                 turn=True) -> list:
+        """The frame minus the base frame (the previous one, or the one the last search took
+        its difference from: a jump between two searches is still in it), aligned on the scene's motion, is the scene gone
         and the mark left: arriving (+) and leaving (-) in a still shot; in a moving one, the
         mark (+) and its copy moved with the scene (-, whose place the previous frame does
         not confirm). Searched only around what changed, and only when little did (where
@@ -332,33 +369,56 @@ class WatermarkDetector(Detector):
         before the cap, capped after the difference."""
         if prev is None:
             return []
-        moving = motion is not None and _displacement(motion, raw.gx.shape) > 1.0
-        if moving:
-            if not scheduled:
-                return []
+        shift = _displacement(motion, raw.gx.shape) if motion is not None else 0.0
+        moving = shift > 1.0
+        if moving and not (scheduled and turn):
+            return []
+        self._searched = True
+        if shift > 0.05:
+            # aligned even when it moved by less than a pixel (a handheld sway): what is left
+            # of the scene's edges would otherwise join the mark's patch of change
             H, W = raw.gx.shape
             prev = FrameGradients(*(cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR,
                                                    borderMode=cv2.BORDER_REPLICATE) for f in (prev.gx, prev.gy)))
         d = raw - prev
         changed = d.energy > float(self.pol["change_grad"]) ** 2
         share = float(changed.mean())
-        if share == 0.0 or share > float(self.pol["change_share"]):
+        if share == 0.0 or (moving and share > float(self.pol["change_share"])):
             return []
         dx, dy = clipped(d.gx, d.gy, float(self.pol["grad_clip"]))
         if moving:
             # the alignment leaves residues along the scene's edges all over the frame: one
             # coarse-to-fine search of the difference (the mark is its + part)
             return [coarse_to_fine(FrameGradients(dx, dy), self.bank)]
-        # still shot: the change is the mark arriving and leaving, a few small patches
-        return [self._search_changed(FrameGradients(k * dx, k * dy), changed) for k in (1.0, -1.0)]
+        if share > float(self.pol["change_share"]):
+            # a still shot where much changed (someone moving, a sway the alignment missed):
+            # the patches join up; the mark arriving (+) or leaving (-) is searched in the
+            # whole difference instead
+            if not scheduled:
+                self._searched = False   # the base stays: the next search sees this change too
+                return []
+            return self._signed([coarse_to_fine(FrameGradients(k * dx, k * dy), self.bank) for k in (1.0, -1.0)])
+        # still shot: the change is the mark arriving and leaving, a few small patches (and
+        # whatever moves in the shot: a talking head, a hand; those patches are mostly larger)
+        return self._signed([self._search_changed(FrameGradients(k * dx, k * dy), changed) for k in (1.0, -1.0)])
+
+    def _signed(self, pair: list) -> list:
+        """(arriving, leaving) candidates as a list; the leaving one remembered as such."""
+        if pair[1] is not None:
+            self._leaving.add(id(pair[1]))
+        return pair
 
     def _search_changed(self, field: FrameGradients, changed) -> Match | None:
-        """Every scale, around the largest few patches of change (a mark arriving or leaving
-        is one patch about its size; specks of codec noise are left out)."""
+        """Every scale, around the largest few patches of change of a mark's size (a mark
+        arriving or leaving is one patch about its size; specks of codec noise and the large
+        patches of something moving in the shot are left out)."""
         joined = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
         smallest = min(st.height for st in self.bank.scales)
-        patches = sorted((stats[i] for i in range(1, n) if max(stats[i][2], stats[i][3]) >= smallest),
+        wmax = 2 * max(st.width for st in self.bank.scales) + 4
+        hmax = 2 * max(st.height for st in self.bank.scales) + 4
+        patches = sorted((stats[i] for i in range(1, n) if max(stats[i][2], stats[i][3]) >= smallest
+                          and stats[i][2] <= wmax and stats[i][3] <= hmax),
                          key=lambda r: -int(r[4]))[:CHANGE_PATCHES]
         best = None
         for x, y, w, h, _ in (map(int, r) for r in patches):
@@ -375,17 +435,24 @@ class WatermarkDetector(Detector):
                 return
         self.places.append(m)
 
-    def _look_back(self, m) -> list[int]:
+    def _look_back(self, m, skip: int = 0) -> list[int]:
         """The frames kept before this one, newest first, while the mark passes
         ``verify_score`` at ``m``'s place (stopping at a frame already showing it); returns
-        the samples marked."""
+        the samples marked. Up to ``skip`` of the newest may lack it (the mark left there)."""
         st = self.bank.scales[m.scale]
         marked = []
         for idx, fg, k in reversed(list(self.kept)[:-1]):
-            if self.samples[idx].seen:
-                break
+            s = self.samples[idx]
+            if s.seen:
+                x, y, _, _ = _display(m, k)
+                if abs(s.box[0] - x) <= max(2, s.box[2] // 4) and abs(s.box[1] - y) <= max(2, s.box[3] // 4):
+                    break   # already showing it there
+                continue    # showing the mark elsewhere (it had not left yet, or had arrived there)
             h = fg.at(st, m.scale, m.x, m.y)
             if h is None or h.score < self.pol["verify_score"]:
+                if not marked and skip > 0:
+                    skip -= 1
+                    continue
                 break
             self._mark(idx, h, k)
             marked.append(idx)
@@ -426,7 +493,7 @@ class WatermarkDetector(Detector):
             A = scale_matrix(self.scene_motion[:2], self._frame_w / self._motion_w)   # analysis px
             b = np.array([self._box[0], self._box[1]], np.float64)
             A[:, 2] += A[:, :2] @ b - b   # x' = R x + t seen from the picture's corner
-            motion = scale_matrix(A, self._scale)
+            motion = scale_matrix(A, self._scale * self._sx)
         self.scene_motion = np.eye(3)
         return motion
 

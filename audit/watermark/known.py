@@ -22,9 +22,10 @@ class KnownMark:
     max_height: float
 
 
-# Sora 2's mark is about 5-8 % of the picture's short side (marks/README.md); margins either side.
+# Sora 2's mark is about 5-8 % of the picture's short side (marks/README.md), and 3-4 % where a
+# 16:9 picture was reframed; margins either side.
 KNOWN = {
-    "sora": KnownMark("sora", "sora.png", 0.04, 0.10),
+    "sora": KnownMark("sora", "sora.png", 0.03, 0.10),
 }
 
 
