@@ -130,16 +130,27 @@ class Frame:
                 self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
         return self._gray
 
-    def source_gray(self) -> np.ndarray | None:
-        """The luma plane at the decoded size (uint8, levels as ``gray``'s), or None (a rotated
-        clip, another pixel format, or a frame not from the decoder). Made once, on first use: frames no detector
-        asks for cost nothing."""
+    def source_size(self) -> tuple[int, int] | None:
+        """(width, height) of the decoded frame ``source_gray`` reads, or None without one."""
+        return None if self._vf is None else (self._vf.width, self._vf.height)
+
+    def source_gray(self, box: tuple[int, int, int, int] | None = None, size: tuple[int, int] | None = None):
+        """The luma at the decoded size (uint8, levels as ``gray``'s), or None (a rotated clip,
+        another pixel format, or a frame not from the decoder): the part in ``box`` (x0, y0,
+        x1, y1, decoded px) when given, area-resized to ``size`` (w, h) when given. Only what
+        is asked for is converted: frames no detector asks for cost nothing."""
         if self._vf is None:
             return None
-        img = self.cache.get("source_gray")
-        if img is None:
-            img = self.cache["source_gray"] = _luma(self._vf)
-        return img
+        import cv2
+
+        plane = self._vf.planes[0]
+        y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        if box is not None:
+            x0, y0, x1, y1 = box
+            y = y[y0:y1, x0:x1]
+        if size is not None and (size[0], size[1]) != (y.shape[1], y.shape[0]):
+            y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+        return cv2.convertScaleAbs(y, alpha=_Y_ALPHA, beta=_Y_BETA)
 
     def gray_at(self, f: int) -> np.ndarray:
         """Grey copy reduced by ``f`` (1, 2, 4, ...), each level halved from the one above."""
@@ -166,15 +177,6 @@ class Frame:
                 img = _halve(self.bgr_at(f // 2))
             self.cache[key] = img
         return img
-
-
-def _luma(vf) -> np.ndarray:
-    """Luma of a decoded 4:2:0 frame at its size, levels stretched as ``Frame.gray``'s are."""
-    import cv2
-
-    plane = vf.planes[0]
-    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
-    return cv2.convertScaleAbs(y, alpha=_Y_ALPHA, beta=_Y_BETA)
 
 
 def _halve(img: np.ndarray) -> np.ndarray:

@@ -164,18 +164,20 @@ class WatermarkDetector(Detector):
         box = self.active.update(frame.gray)
         # a template is matched on the decoded frame's own pixels when it has them (a mark of
         # 16-24 px is a blob of 6-8 once a 1920 px frame is at the analysis size)
-        src = frame.source_gray() if self.method == "template" else None
-        if src is None:
-            src = frame.gray
-        sx = src.shape[1] / frame.width
+        size = frame.source_size() if self.method == "template" else None
+        sx = size[0] / frame.width if size else 1.0
         if box != self._box or sx != self._sx:
             self._restart(box, frame.scale, sx)
         bx, by, bw, bh = box
         x0, y0, x1, y1 = (int(round(v * sx)) for v in (bx, by, bx + bw, by + bh))
-        g = src[y0:y1, x0:x1]
         s = self._scale
-        if s < 1.0:
-            g = cv2.resize(g, (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s))), interpolation=cv2.INTER_AREA)
+        out = (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s)))
+        if size:
+            g = frame.source_gray((x0, y0, x1, y1), out)
+        else:
+            g = frame.gray[y0:y1, x0:x1]
+            if s < 1.0:
+                g = cv2.resize(g, out, interpolation=cv2.INTER_AREA)
         k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
