@@ -19,7 +19,7 @@ from .findings import Finding
 from .media import MediaInfo
 from .source import Source
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # Metric blocks every clip carries (null until the detector that fills it exists or runs).
 METRIC_KEYS = ("flicker", "drift", "camera")
 

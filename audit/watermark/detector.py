@@ -98,10 +98,12 @@ class WatermarkDetector(Detector):
         self.errors: list[Finding] = []
         self.paths = template_paths(ctx)
         self.marks: list[Mark] = []
+        self.known: list[str] = []   # the shipped marks searched
         for name in self.pol["known"]:
             try:
                 k = known_mark(name)
                 self.marks.append(Mark(k.name, load_template(mark_path(k)), k.min_height, k.max_height))
+                self.known.append(k.name)
             except (KeyError, TemplateError) as e:
                 self.errors.append(Finding(RUNTIME, FAIL, "runtime.watermark_template_unreadable",
                                            f"{e.args[0] if isinstance(e, KeyError) else e}: fix the policy file.",
@@ -552,6 +554,7 @@ class WatermarkDetector(Detector):
             "undecidable_s": round(undecidable, 3),
             "templates": [p.name for p in self.paths],
             "mark": self._which(hits) if present and self.method == "template" else None,
+            "known": list(self.known) if self.method == "template" else [],
         }
         return DetectorResult(data, tuple(self.errors) + tuple(self._findings(data, duration)))
 
