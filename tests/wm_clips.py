@@ -15,7 +15,7 @@ import av
 import cv2
 import numpy as np
 
-from audit.synth import make_scene
+from audit.synth import CameraSegment, ClipSpec, make_scene, render_frames
 from audit.watermark.known import KNOWN, mark_path
 
 # Where the mark sits, as fractions of the free space of the picture (x, y): top-left,
@@ -132,3 +132,74 @@ def jump_clip(path, *, frame=(1280, 704), picture=(396, 704), mark_h: int = 22, 
         c.mux(p)
     c.close()
     return out
+
+
+def studio_mark(height: int = 64) -> np.ndarray:
+    """A mark of our own that is neither the Sora mark nor the test suite's "SA" (BGRA): a
+    triangle and the letters "VQ", white with a soft dark shadow, about 2.6:1."""
+    s = 4
+    H, W = height * s, int(round(height * 2.6)) * s
+    a = np.zeros((H, W), np.uint8)
+    tri = np.array([[int(0.08 * W), int(0.85 * H)], [int(0.2 * W), int(0.12 * H)], [int(0.32 * W), int(0.85 * H)]],
+                   np.int32)
+    cv2.polylines(a, [tri], True, 255, thickness=int(0.09 * H), lineType=cv2.LINE_AA)
+    cv2.putText(a, "VQ", (int(0.4 * W), int(0.84 * H)), cv2.FONT_HERSHEY_SIMPLEX, H / 36.0, 255,
+                thickness=int(H / 14), lineType=cv2.LINE_AA)
+    shadow = cv2.GaussianBlur(cv2.dilate(a, np.ones((3 * s, 3 * s), np.uint8)), (0, 0), 2 * s)
+    colour = np.where(a[..., None] > 0, 255, 20).astype(np.uint8).repeat(3, axis=2)
+    alpha = np.maximum(a, (shadow * 0.5).astype(np.uint8))
+    return cv2.resize(np.dstack([colour, alpha]), (W // s, H // s), interpolation=cv2.INTER_AREA)
+
+
+def pan_clip(path, mark: np.ndarray | None, *, seed: int, size=(320, 180), seconds: float = 2.0, mark_h: int = 18,
+             opacity: float = 0.6, places=((0.04, 0.06), (0.93, 0.5), (0.06, 0.88)), hold_s: float = 1.0,
+             fps: int = 12) -> JumpClip:
+    """A panning synthetic scene (``audit.synth``) with ``mark`` pasted at ``opacity``, jumping
+    between ``places`` every ``hold_s``; no mark when ``mark`` is None."""
+    W, H = size
+    spec = ClipSpec(width=W, height=H, fps=fps, seconds=seconds, seed=seed, audio=False,
+                    camera=(CameraSegment("pan_left", 0.0, seconds, 0.12),))
+    m = None
+    if mark is not None:
+        mw = int(round(mark.shape[1] * mark_h / mark.shape[0]))
+        m = cv2.resize(mark, (mw, mark_h), interpolation=cv2.INTER_AREA)
+    out = JumpClip(str(path), (0, 0, W, H))
+    with _Writer(path, W, H, fps) as wr:
+        for t, img, _ in render_frames(spec):
+            box = None
+            if m is not None:
+                fx, fy = places[int(t // hold_s) % len(places)]
+                x, y = int(round(fx * (W - m.shape[1]))), int(round(fy * (H - mark_h)))
+                paste(img, m, x, y, opacity)
+                box = (x, y, m.shape[1], mark_h)
+            out.times.append(t)
+            out.boxes.append(box)
+            wr.write(img)
+    return out
+
+
+class _Writer:
+    """H.264 (yuv420p) writer of BGR frames at a fixed rate."""
+
+    def __init__(self, path, W: int, H: int, fps: int, crf: int = 22):
+        self.c = av.open(str(path), "w")
+        self.s = self.c.add_stream("libx264", rate=fps)
+        self.s.width, self.s.height, self.s.pix_fmt = W, H, "yuv420p"
+        self.s.time_base = Fraction(1, fps)
+        self.s.options = {"crf": str(crf), "preset": "veryfast"}
+        self.fps, self.i = fps, 0
+
+    def __enter__(self):
+        return self
+
+    def write(self, img: np.ndarray) -> None:
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+        vf.pts, vf.time_base = self.i, Fraction(1, self.fps)
+        self.i += 1
+        for p in self.s.encode(vf):
+            self.c.mux(p)
+
+    def __exit__(self, *exc) -> None:
+        for p in self.s.encode():
+            self.c.mux(p)
+        self.c.close()
