@@ -1,24 +1,29 @@
-"""The visible watermark: is it there, where, and for how much of the clip.
+"""The visible watermark: is it there, which mark, where, and for how much of the clip.
 
 Frames are analysed at ``[watermark] sample_fps`` (by presentation time, so VFR clips are
-sampled evenly), on a grey copy ``match_side`` pixels on the long side. Two methods:
+sampled evenly), within the *active picture* (``audit.watermark.active``: letterbox and
+pillarbox bars left out, mark sizes relative to the picture). Two methods:
 
-- ``template`` (a template PNG was given, ``--watermark-template`` or ``templates`` in the
-  policy): multi-scale gradient matching (``audit.watermark.match``). The mark is *found* by
-  a whole-frame search (on the last few frames averaged, and on what changed since the
-  previous frame once aligned on the scene's motion), then *held*: each frame is verified at
-  the known place with a lower score, and the frames kept from the last ``lookback_s`` are
-  verified there too; a place needs two frames showing the mark;
-- ``template_free`` (no template): an overlay that stays put while the content moves
-  (``audit.watermark.free``). It cannot tell an overlay from scenery in a static shot and
-  says so (``undecidable_s``) rather than guess.
+- ``template``: the marks shipped with the package (``[watermark] known``, ``audit.watermark.known``)
+  and any template PNG given (``--watermark-template`` or ``templates`` in the policy), matched
+  by multi-scale gradient matching (``audit.watermark.match``) on the decoded frame's own luma,
+  scaled so the smallest mark searched stays ``MIN_MATCH_PX`` tall. The mark is *found* by a
+  whole-picture search (on the last few frames averaged, and on what changed since the last
+  search once aligned on the scene's motion: the mark arriving at a new place, or leaving the
+  old one), then *held*: each frame is verified at the known place with a lower score, and the
+  frames kept from the last ``lookback_s`` are verified there too; a place needs two frames
+  showing the mark;
+- ``template_free`` (no template and no known mark): an overlay that stays put while the
+  content moves (``audit.watermark.free``). It cannot tell an overlay from scenery in a static
+  shot and says so (``undecidable_s``) rather than guess.
 
 Each analysed frame is a sample: seen (with its box) or not. The samples are joined into the
-``track`` ([t, x, y, w, h] in displayed pixels), ``segments`` (one per position the mark
-held), ``coverage`` (share of the clip's duration where it was seen: each sample stands for
-the time half-way to its neighbours) and ``gaps`` (stretches without it, at least
-``min_gap_s`` long). Findings: ``watermark.absent`` (policy ``require`` and not found) and
-``watermark.partial`` (found, with gaps: cropped, blurred or painted out for part of the clip).
+``track`` ([t, x, y, w, h] in displayed pixels of the whole frame), ``segments`` (one per position
+the mark held), ``coverage`` (share of the clip's duration where it was seen: each sample stands
+for the time half-way to its neighbours), ``gaps`` (stretches without it, at least ``min_gap_s``
+long) and ``mark`` (the one most samples matched). Findings: ``watermark.absent`` (policy
+``require`` and not found) and ``watermark.partial`` (found, with gaps: cropped, blurred or
+painted out for part of the clip). The active picture goes to ``media.active_box``.
 """
 
 from __future__ import annotations
@@ -536,7 +541,9 @@ class WatermarkDetector(Detector):
         undecidable = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen is None)
         if self._box is not None:
             k = self._frame_scale
-            self.ctx.shared["active_box"] = [int(round(v * k)) for v in self._box]
+            x, y, w, h = (int(round(v * k)) for v in self._box)
+            W, H = media.width or x + w, media.height or y + h   # analysis px rounded up: within the frame
+            self.ctx.shared["active_box"] = [x, y, min(w, W - x), min(h, H - y)]
         scores = [s.score for s in self.samples if s.score is not None]
         if self._best_score > -1.0:
             scores.append(self._best_score)
