@@ -293,3 +293,11 @@ def test_scene_alignment_at_the_fixed_pixels_equals_warping_whole_fields():
         assert np.array_equal(got[where], expected[where])
         assert not got[~where].any()  # nothing outside the pixels asked for
     assert not finder._fixed_in_scene(np.zeros((H, W), bool)).any()
+
+
+def test_unknown_known_mark_is_a_runtime_error_naming_it(clips):
+    path, _ = clips("clean_static_7", seed=7)
+    r = audit(path, policy=wm_policy(known=["sora", "veo"]))
+    f = [f for f in r["findings"] if f["code"] == "runtime.watermark_template_unreadable"]
+    assert f and "'veo'" in f[0]["message"] and "sora" in f[0]["message"] and r["verdict"] == "error"
+    assert r["watermark"]["known"] == ["sora"]   # the shipped marks that could be loaded are still searched
