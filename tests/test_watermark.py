@@ -232,7 +232,9 @@ def test_cli_fixture_with_template_and_bad_template(tmp_path):
 
 
 def test_gaps_and_coverage_from_samples():
-    from audit.watermark.detector import Sample, _gaps, _spans
+    from audit.watermark.track import Sample
+    from audit.watermark.track import gaps as _gaps
+    from audit.watermark.track import spans as _spans
 
     seen = [True, True, False, False, False, True, None, None, True, False]
     samples = [Sample(0.2 * i, s) for i, s in enumerate(seen)]

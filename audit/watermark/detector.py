@@ -44,6 +44,10 @@ from .free import FixedOverlayFinder
 from .known import known_mark, mark_path
 from .match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine, gradients,
                     load_template)
+from .track import Sample
+from .track import gaps as gaps_of
+from .track import segments as segments_of
+from .track import spans as spans_of
 
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
@@ -66,18 +70,6 @@ class Mark:
     bgra: np.ndarray
     min_height: float
     max_height: float
-
-
-@dataclass
-class Sample:
-    """One analysed frame. ``seen``: True / False, or None when undecidable (template-free,
-    static shot). ``box``: x, y, w, h in displayed pixels."""
-
-    t: float
-    seen: bool | None
-    score: float | None = None
-    box: tuple[int, int, int, int] | None = None
-    mark: int | None = None   # template index (``WatermarkDetector.marks``) that matched
 
 
 def template_paths(ctx) -> list[Path]:
@@ -535,9 +527,9 @@ class WatermarkDetector(Detector):
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         hits = [s for s in self.samples if s.seen]
         present = len(hits) >= int(self.pol["min_hits"])
-        spans = _spans(self.samples, duration)
+        spans = spans_of(self.samples, duration)
         coverage = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen) / duration if duration else 0.0
-        gaps = _gaps(self.samples, spans, float(self.pol["min_gap_s"])) if present else []
+        gaps = gaps_of(self.samples, spans, float(self.pol["min_gap_s"])) if present else []
         undecidable = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen is None)
         if self._box is not None:
             k = self._frame_scale
@@ -554,7 +546,7 @@ class WatermarkDetector(Detector):
             "track": [[round(s.t, 3), *s.box] for s in hits] if present else [],
             "gaps": gaps,
             "method": self.method,
-            "segments": _segments(hits) if present else [],
+            "segments": segments_of(hits) if present else [],
             "frames_analysed": len(self.samples),
             "sample_fps": float(self.pol["sample_fps"]),
             "best_score": round(max(scores), 4) if scores else None,
@@ -612,50 +604,6 @@ def _display(m, to_display) -> tuple[int, int, int, int]:
     active picture's corner in displayed px)."""
     k, ox, oy = to_display
     return (int(round(ox + m.x * k)), int(round(oy + m.y * k)), int(round(m.w * k)), int(round(m.h * k)))
-
-
-def _spans(samples: list[Sample], duration: float) -> list[tuple[float, float]]:
-    """The stretch of clip time each sample stands for: half-way to its neighbours, the first
-    from 0, the last to the end."""
-    out = []
-    n = len(samples)
-    for i, s in enumerate(samples):
-        a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
-        b = max(duration, s.t) if i == n - 1 else (s.t + samples[i + 1].t) / 2
-        out.append((a, b))
-    return out
-
-
-def _gaps(samples, spans, min_gap_s: float) -> list[list[float]]:
-    """Runs of samples without the mark (at least one decided miss in the run)."""
-    gaps = []
-    run: list[int] = []
-    for i, s in enumerate(samples + [Sample(float("inf"), True)]):
-        if not s.seen:
-            run.append(i)
-            continue
-        if run and any(samples[j].seen is False for j in run):
-            a, b = spans[run[0]][0], spans[run[-1]][1]
-            if b - a >= min_gap_s:
-                gaps.append([round(a, 3), round(b, 3)])
-        run = []
-    return gaps
-
-
-def _segments(hits: list[Sample]) -> list[dict]:
-    """Consecutive sightings at about the same place joined: one segment per position held."""
-    segs: list[dict] = []
-    for s in hits:
-        x, y, w, h = s.box
-        if segs:
-            g = segs[-1]
-            gx, gy, gw, gh = g["box"]
-            if abs(x - gx) <= max(2, gw // 4) and abs(y - gy) <= max(2, gh // 4):
-                g["t1"] = round(s.t, 3)
-                g["n"] += 1
-                continue
-        segs.append({"t0": round(s.t, 3), "t1": round(s.t, 3), "box": [x, y, w, h], "n": 1})
-    return segs
 
 
 DETECTORS = [WatermarkDetector]
