@@ -118,6 +118,12 @@ class WatermarkDetector(Detector):
             self.method = None  # templates asked for but none usable, or no method enabled
         else:
             self.method = "template_free"
+        # Only shipped marks searched (no template given): an overlay of any other kind is still
+        # looked for template-free beside them, as it is without any template, and reported
+        # when no known mark is found.
+        self.free_too = self.method == "template" and not self.paths and bool(self.pol["template_free"])
+        self.free_samples: list[Sample] = []
+        self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
         self.next_t: float | None = None
         self.samples: list[Sample] = []
@@ -180,12 +186,26 @@ class WatermarkDetector(Detector):
         k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
+        motion = self._take_motion()   # analysis px, from the picture's corner
         if self.method == "template":
             raw = FrameGradients(gx, gy)
             self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
-                                to_display, self._take_motion())
+                                to_display, _scaled_motion(motion, s * sx))
+            if self.free_too:
+                self._feed_free_beside(frame, box, motion)
         else:
-            self._feed_free(frame.t, gx, gy, to_display)
+            self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
+
+    def _feed_free_beside(self, frame, box, motion) -> None:
+        """The template-free search on the analysis frame, beside the known marks'."""
+        bx, by, bw, bh = box
+        s = self._free_scale
+        g = frame.gray[by:by + bh, bx:bx + bw]
+        if s < 1.0:
+            g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
+        to_display = ((bw / g.shape[1]) * frame.scale, bx * frame.scale, by * frame.scale)
+        gx, gy = gradients(g, float(self.pol["blur_px"]))
+        self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, g.shape[1] / bw), self.free_samples)
 
     def _restart(self, box, frame_scale: float, sx: float) -> None:
         """A new active picture (the first frame, or bars found to be picture after all): the
@@ -200,6 +220,7 @@ class WatermarkDetector(Detector):
             smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), self._min_px())
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
         self._scale = s
+        self._free_scale = min(1.0, float(self.pol["match_side"]) / max(box[2], box[3]))
         self.bank, self.free, self.last, self._base, self._pending = None, None, None, None, None
         self.kept.clear()
         self.places.clear()
@@ -486,30 +507,30 @@ class WatermarkDetector(Detector):
         self._frame_w = frame.width
 
     def _take_motion(self):
-        """The scene's motion since the previous analysed frame as a 2x3 matrix in the match
-        copy's pixels (None when unknown), and start composing the next. The estimate is of
-        the whole frame; moved to the active picture's corner, then scaled."""
+        """The scene's motion since the previous analysed frame as a 2x3 matrix in analysis
+        pixels from the active picture's corner (None when unknown), and start composing the
+        next. The estimate is of the whole frame."""
         motion = None
         if self.scene_motion is not None and self._motion_w:
             A = scale_matrix(self.scene_motion[:2], self._frame_w / self._motion_w)   # analysis px
             b = np.array([self._box[0], self._box[1]], np.float64)
             A[:, 2] += A[:, :2] @ b - b   # x' = R x + t seen from the picture's corner
-            motion = scale_matrix(A, self._scale * self._sx)
+            motion = A
         self.scene_motion = np.eye(3)
         return motion
 
-    def _feed_free(self, t: float, gx, gy, to_display) -> None:
+    def _feed_free(self, t: float, gx, gy, to_display, motion, samples: list[Sample]) -> None:
         p = self.pol
         if self.free is None:
             self.free = FixedOverlayFinder(
                 window=round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1, min_grad=p["free_min_grad"],
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
-        self.samples.append(Sample(t, None))
-        state = self.free.push(t, gx, gy, self._take_motion())
+        samples.append(Sample(t, None))
+        state = self.free.push(t, gx, gy, motion)
         if state is None:
             return
-        for s in self.samples[-self.free.window:]:  # the samples this window spans
+        for s in samples[-self.free.window:]:  # the samples this window spans
             if state.overlay is not None:
                 o = state.overlay
                 if not s.seen or (s.score or 0) < o.score:
@@ -525,34 +546,38 @@ class WatermarkDetector(Detector):
             self._unmark(self.samples[-1])  # the clip ended before the next frame could confirm it
         media = self.ctx.media
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
-        hits = [s for s in self.samples if s.seen]
+        samples, method = self.samples, self.method
+        if self.free_too and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
+                and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]):
+            samples, method = self.free_samples, "template_free"   # no known mark, but an overlay
+        hits = [s for s in samples if s.seen]
         present = len(hits) >= int(self.pol["min_hits"])
-        spans = spans_of(self.samples, duration)
-        coverage = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen) / duration if duration else 0.0
-        gaps = gaps_of(self.samples, spans, float(self.pol["min_gap_s"])) if present else []
-        undecidable = sum(b - a for s, (a, b) in zip(self.samples, spans) if s.seen is None)
+        spans = spans_of(samples, duration)
+        coverage = sum(b - a for s, (a, b) in zip(samples, spans) if s.seen) / duration if duration else 0.0
+        gaps = gaps_of(samples, spans, float(self.pol["min_gap_s"])) if present else []
+        undecidable = sum(b - a for s, (a, b) in zip(samples, spans) if s.seen is None)
         if self._box is not None:
             k = self._frame_scale
             x, y, w, h = (int(round(v * k)) for v in self._box)
             W, H = media.width or x + w, media.height or y + h   # analysis px rounded up: within the frame
             self.ctx.shared["active_box"] = [x, y, min(w, W - x), min(h, H - y)]
-        scores = [s.score for s in self.samples if s.score is not None]
+        scores = [s.score for s in samples if s.score is not None]
         if self._best_score > -1.0:
             scores.append(self._best_score)
         data = {
-            "present": present if self.method else None,
+            "present": present if method else None,
             "confidence": round(min(1.0, max(0.0, median(s.score for s in hits))), 3) if present else 0.0,
             "coverage": round(coverage if present else 0.0, 4),
             "track": [[round(s.t, 3), *s.box] for s in hits] if present else [],
             "gaps": gaps,
-            "method": self.method,
+            "method": method,
             "segments": segments_of(hits) if present else [],
-            "frames_analysed": len(self.samples),
+            "frames_analysed": len(samples),
             "sample_fps": float(self.pol["sample_fps"]),
             "best_score": round(max(scores), 4) if scores else None,
             "undecidable_s": round(undecidable, 3),
             "templates": [p.name for p in self.paths],
-            "mark": self._which(hits) if present and self.method == "template" else None,
+            "mark": self._which(hits) if present and method == "template" else None,
             "known": list(self.known) if self.method == "template" else [],
         }
         return DetectorResult(data, tuple(self.errors) + tuple(self._findings(data, duration)))
@@ -570,13 +595,13 @@ class WatermarkDetector(Detector):
         where = str(self.ctx.path)
         if data["present"] is False and self.pol["require"]:
             why = ""
-            if self.method == "template_free" and data["undecidable_s"] > 0.5 * duration:
+            if data["method"] == "template_free" and data["undecidable_s"] > 0.5 * duration:
                 why = (" The shot is mostly static, where an overlay cannot be told from the scene without a"
                        " template: pass --watermark-template.")
             out.append(Finding(WATERMARK, FAIL, "watermark.absent",
                                f"{where}: no visible watermark found ({data['frames_analysed']} frames analysed, "
-                               f"method {self.method}).{why}",
-                               {"method": self.method, "frames_analysed": data["frames_analysed"],
+                               f"method {data['method']}).{why}",
+                               {"method": data["method"], "frames_analysed": data["frames_analysed"],
                                 "best_score": data["best_score"], "templates": data["templates"]}))
         elif data["present"] is None and self.pol["require"] and not self.errors:
             out.append(Finding(WATERMARK, FAIL, "watermark.absent",
@@ -588,7 +613,7 @@ class WatermarkDetector(Detector):
             out.append(Finding(WATERMARK, WARN, "watermark.partial",
                                f"{where}: the visible watermark is missing for {missing:.2f} s of {duration:.2f} s "
                                f"({ranges}): cropped, blurred or removed for part of the clip?",
-                               {"gaps": data["gaps"], "coverage": data["coverage"], "method": self.method}))
+                               {"gaps": data["gaps"], "coverage": data["coverage"], "method": data["method"]}))
         return out
 
 
@@ -597,6 +622,11 @@ def _displacement(motion, hw) -> float:
     h, w = hw
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64)
     return float(np.abs(corners @ np.asarray(motion).T - corners[:, :2]).max())
+
+
+def _scaled_motion(motion, k: float):
+    """A 2x3 motion (analysis px) for an image ``k`` times as large; None stays None."""
+    return None if motion is None else scale_matrix(motion, k)
 
 
 def _display(m, to_display) -> tuple[int, int, int, int]:
