@@ -110,3 +110,46 @@ def test_active_picture_bars():
     later = frame()
     later[:, 20:60] = rng.integers(30, 220, (180, 40))
     assert ap.update(later) == (20, 0, 240, 180)
+
+
+def _with_graphics(src, dst, pillarbox: bool = False) -> None:
+    """A real clip with a broadcaster's graphics burnt in: a logo that never moves, a news ticker
+    scrolling along the bottom, subtitles that change every second (optionally pillarboxed)."""
+    import av
+    import cv2
+
+    from wm_clips import _Writer
+
+    frames = [f.to_ndarray(format="bgr24") for f in av.open(str(src)).decode(video=0)]
+    H, W = frames[0].shape[:2]
+    FW = W * 2 if pillarbox else W
+    words = ["Markets open higher", "Storm warning for the coast", "Local team wins final", "Traffic eases"]
+    with _Writer(dst, FW, H, 10) as wr:
+        for i, img in enumerate(frames[::max(1, len(frames) // 40)]):
+            img = img.copy()
+            cv2.rectangle(img, (W - 70, 8), (W - 10, 34), (30, 30, 200), -1)              # the logo
+            cv2.putText(img, "CH7", (W - 64, 29), cv2.FONT_HERSHEY_DUPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+            cv2.rectangle(img, (0, H - 26), (W, H), (20, 20, 20), -1)                       # the ticker
+            cv2.putText(img, "  +++  ".join(words) * 2, (W - 9 * i, H - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                        (255, 255, 255), 1, cv2.LINE_AA)
+            sub = words[(i // 10) % len(words)]                                             # subtitles
+            cv2.putText(img, sub, (20, H - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 4, cv2.LINE_AA)
+            cv2.putText(img, sub, (20, H - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+            out = np.zeros((H, FW, 3), np.uint8)
+            out[:, (FW - W) // 2:(FW - W) // 2 + W] = img
+            wr.write(out)
+
+
+@pytest.mark.parametrize("name, pillarbox", [("person_static", False), ("pool_handheld", False),
+                                             ("cut_person_bottles", True)])
+def test_no_sora_mark_on_real_footage_with_logo_ticker_and_subtitles(tmp_path, name, pillarbox):
+    from conftest import FIXTURES
+
+    dst = tmp_path / f"{name}.mp4"
+    _with_graphics(FIXTURES / "real" / f"{name}.mp4", dst, pillarbox)
+    with patch.object(pipeline, "registry", lambda: [WatermarkDetector]):
+        r = audit_clip(AuditTask(str(dst), AuditOptions()))
+    w = r["watermark"]
+    assert w["known"] == ["sora"] and w["mark"] is None
+    assert not any(f["code"] == "provenance.stripped_suspected" for f in r["findings"])
+    assert w["method"] != "template" or w["present"] is False
