@@ -23,6 +23,9 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 DECODE_PASSES = 0
 # Frames decoded ahead of the detectors, on the decoding thread (0: decode on the caller's thread).
 PREFETCH = 8
+# Frames up to this size (1080p) keep their decoded picture for ``Frame.source_gray``: a frame in
+# flight (prefetched, queued for a lane) then holds ~3 MB more. Larger ones (4K: ~12 MB) do not.
+SOURCE_MAX_PIXELS = 1920 * 1088
 _END = object()
 
 
@@ -374,7 +377,8 @@ class ClipReader:
                     i420 = None if self.rotation else _to_i420(vf, aw, ah)
                     if i420 is not None:
                         frame = Frame(self.decoded_frames, t, None, scale, i420=i420)
-                        frame._vf = vf
+                        if vf.width * vf.height <= SOURCE_MAX_PIXELS:
+                            frame._vf = vf
                     else:
                         img = _to_bgr(vf, aw, ah)
                         if self.rotation:
