@@ -118,10 +118,11 @@ class WatermarkDetector(Detector):
             self.method = None  # templates asked for but none usable, or no method enabled
         else:
             self.method = "template_free"
-        # Only shipped marks searched (no template given): an overlay of any other kind is still
-        # looked for template-free beside them, as it is without any template, and reported
-        # when no known mark is found.
-        self.free_too = self.method == "template" and not self.paths and bool(self.pol["template_free"])
+        # Only shipped marks searched (no template given) and ``free_beside_known``: an overlay of
+        # any other kind is also looked for template-free, and reported when no known mark is
+        # found (off by default: it takes static logos and burnt-in text for overlays too).
+        self.free_too = (self.method == "template" and not self.paths and bool(self.pol["template_free"])
+                         and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
         self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
