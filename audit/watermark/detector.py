@@ -152,6 +152,7 @@ class WatermarkDetector(Detector):
         self._box = None          # the active picture the search state was built for (analysis px)
         self._scale = 1.0         # match px per px of the frame searched
         self._sx = 1.0            # px of the frame searched (decoded or analysis) per analysis px
+        self._src_sx = 1.0        # px of the decoded frame per analysis px
         self._frame_scale = 1.0   # display px per analysis px
         self._keep = self.kept.maxlen
 
@@ -171,14 +172,15 @@ class WatermarkDetector(Detector):
         # a template is matched on the decoded frame's own pixels when it has them (a mark of
         # 16-24 px is a blob of 6-8 once a 1920 px frame is at the analysis size)
         size = frame.source_size() if self.method == "template" else None
-        sx = size[0] / frame.width if size else 1.0
-        if box != self._box or sx != self._sx:
-            self._restart(box, frame.scale, sx)
+        src_sx = size[0] / frame.width if size else 1.0
+        if box != self._box or src_sx != self._src_sx:
+            self._restart(box, frame.scale, src_sx)
+        sx = self._sx
         bx, by, bw, bh = box
         x0, y0, x1, y1 = (int(round(v * sx)) for v in (bx, by, bx + bw, by + bh))
         s = self._scale
         out = (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s)))
-        if size:
+        if sx > 1.0:
             g = frame.source_gray((x0, y0, x1, y1), out)
         else:
             g = frame.gray[y0:y1, x0:x1]
@@ -211,8 +213,10 @@ class WatermarkDetector(Detector):
     def _restart(self, box, frame_scale: float, sx: float) -> None:
         """A new active picture (the first frame, or bars found to be picture after all): the
         search state is built for its size; samples already taken stand. ``frame_scale``:
-        displayed px per analysis px; ``sx``: px of the frame searched per analysis px."""
-        self._box, self._frame_scale, self._sx = box, frame_scale, sx
+        displayed px per analysis px; ``sx``: px of the decoded frame per analysis px. The
+        decoded frame is searched only when the match copy needs more pixels than the analysis
+        frame has (a small mark in a large frame); else the analysis frame, cheaper to cut."""
+        self._box, self._frame_scale, self._sx, self._src_sx = box, frame_scale, sx, sx
         bw, bh = box[2] * sx, box[3] * sx   # the picture in the searched frame's px
         s = min(1.0, float(self.pol["match_side"]) / max(bw, bh))
         if self.marks:
@@ -220,6 +224,8 @@ class WatermarkDetector(Detector):
             # ``min_px`` source pixels
             smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), self._min_px())
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
+        if s * sx <= 1.0:
+            s, self._sx = s * sx, 1.0
         self._scale = s
         self._free_scale = min(1.0, float(self.pol["match_side"]) / max(box[2], box[3]))
         self.bank, self.free, self.last, self._base, self._pending = None, None, None, None, None
