@@ -305,13 +305,14 @@ def test_unknown_known_mark_is_a_runtime_error_naming_it(clips):
     assert r["watermark"]["known"] == ["sora"]   # the shipped marks that could be loaded are still searched
 
 
-def test_template_free_beside_the_known_marks_when_asked(clips):
-    """Out of the box only the known marks are searched: another overlay is not reported. With
-    ``free_beside_known`` it is found template-free beside them; a clean clip stays clean."""
+def test_template_free_beside_the_known_marks(clips):
+    """Out of the box (the Sora mark known, no template given) an overlay that is not a known
+    mark is still found template-free, as without any template; ``free_beside_known = false``
+    searches the known marks only; a clean clip stays clean."""
     path, info = clips("pan_0.5_7", seed=7, camera=PAN, mark=MarkSpec(opacity=0.5))
-    w = audit(path, templates=(), policy=load_policy())["watermark"]
+    w = audit(path, templates=(), policy=wm_policy(free_beside_known=False))["watermark"]
     assert w["present"] is False and w["method"] == "template" and w["known"] == ["sora"]
-    beside = wm_policy(free_beside_known=True)
+    beside = load_policy()
     w = audit(path, templates=(), policy=beside)["watermark"]
     assert w["present"] is True and w["method"] == "template_free" and w["mark"] is None
     assert w["known"] == ["sora"] and w["coverage"] >= 0.8

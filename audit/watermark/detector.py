@@ -119,8 +119,8 @@ class WatermarkDetector(Detector):
         else:
             self.method = "template_free"
         # Only shipped marks searched (no template given) and ``free_beside_known``: an overlay of
-        # any other kind is also looked for template-free, and reported when no known mark is
-        # found (off by default: it takes static logos and burnt-in text for overlays too).
+        # any other kind is also looked for template-free, as it is without any template, and
+        # reported when no known mark is found.
         self.free_too = (self.method == "template" and not self.paths and bool(self.pol["template_free"])
                          and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
