@@ -12,7 +12,7 @@ import pytest
 
 from audit.outputs import html
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
-from audit.policy import Policy, load_policy
+from audit.policy import load_policy
 from audit.watermark.credentials import cross_check, sora_manifest
 
 from wm_clips import jump_clip
