@@ -10,8 +10,8 @@
    overlay ``I = (1 - a) B + a M`` keeps its pixels: the median of the cuts is the mark over
    that wash. The places (of every clip) are aligned on the first, largest one (gradient
    correlation, after scaling to its size) and all their cuts pooled into one median.
-3. Alpha and colour follow from that median ``P`` and the wash's level ``B`` (the median of
-   the cut's border): where ``P > B`` the mark is white with ``a = (P - B) / (255 - B)``, where
+3. Alpha and colour follow from that median ``P`` and the wash's level ``B`` (a plane fitted
+   to the cut's border): where ``P > B`` the mark is white with ``a = (P - B) / (255 - B)``, where
    ``P < B`` black with ``a = (B - P) / B``. Faint noise is cleared, the result cropped.
 
 The clips' pictures must move (pans, action): in a still shot an overlay cannot be told from
@@ -34,6 +34,9 @@ from ..errors import AuditError
 MARGIN = 0.6
 # Alpha below this is noise of the median, cleared.
 ALPHA_FLOOR = 0.12
+# Correlation (edges of the places' medians) a place must reach on the reference to be pooled
+# with it: a place a pixel off blurs the pooled median more than its frames clean it.
+ALIGN_SCORE = 0.7
 
 
 class LearnError(AuditError):
@@ -139,7 +142,7 @@ def _edges(img: np.ndarray) -> np.ndarray:
 
 def _align(ref: np.ndarray, med: np.ndarray) -> tuple[int, int] | None:
     """Shift (dx, dy) that puts ``med`` (same scale as ``ref``) on ``ref``: its middle matched
-    within ``ref`` by gradient magnitude correlation; None when it does not match."""
+    within ``ref`` by gradient magnitude correlation; None when it does not match well."""
     h, w = med.shape
     my, mx = h // 4, w // 4
     core = _edges(med)[my:h - my, mx:w - mx]
@@ -150,7 +153,7 @@ def _align(ref: np.ndarray, med: np.ndarray) -> tuple[int, int] | None:
         return None
     score = cv2.matchTemplate(r, core, cv2.TM_CCOEFF_NORMED)
     _, best, _, loc = cv2.minMaxLoc(score)
-    if best < 0.3:
+    if best < ALIGN_SCORE:
         return None
     return loc[0] - mx, loc[1] - my
 
@@ -201,12 +204,18 @@ def _template(P: np.ndarray, box, shape) -> np.ndarray:
     """BGRA of the mark from the pooled median ``P`` (see the module's docstring)."""
     H, W = shape
     m = max(2, int(round(MARGIN * box[3] / 2)))
-    ring = np.concatenate([P[:m].ravel(), P[-m:].ravel(), P[:, :m].ravel(), P[:, -m:].ravel()])
-    B = float(np.nanmedian(ring))
+    # the wash is not flat (a sky's gradient survives the median): a plane fitted to the border
+    ring = np.zeros((H, W), bool)
+    ring[:m], ring[-m:], ring[:, :m], ring[:, -m:] = True, True, True, True
+    ring &= ~np.isnan(P)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
+    A = np.column_stack([np.ones(int(ring.sum())), xx[ring], yy[ring]])
+    coef, *_ = np.linalg.lstsq(A, P[ring].astype(np.float64), rcond=None)
+    B = (coef[0] + coef[1] * xx + coef[2] * yy).astype(np.float32)
     P = np.where(np.isnan(P), B, P)
     d = P - B
     bright = d > 0
-    alpha = np.where(bright, d / max(1.0, 255.0 - B), -d / max(1.0, B))
+    alpha = np.where(bright, d / np.maximum(1.0, 255.0 - B), -d / np.maximum(1.0, B))
     alpha = np.clip(alpha, 0.0, 1.0)
     alpha[alpha < ALPHA_FLOOR] = 0.0
     # the mark is what stands out where the overlay was found (the cut's middle, its margin
