@@ -25,6 +25,9 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v")
 DECODE_PASSES = 0
 # Frames decoded ahead of the detectors, on the decoding thread (0: decode on the caller's thread).
 PREFETCH = 8
+# Frames up to this size (1080p) keep their decoded picture for ``Frame.source_gray``: a frame in
+# flight (prefetched, queued for a lane) then holds ~3 MB more. Larger ones (4K: ~12 MB) do not.
+SOURCE_MAX_PIXELS = 1920 * 1088
 _END = object()
 
 
@@ -56,8 +59,12 @@ class MediaInfo:
     audio_sample_rate: int | None = None
     container: str | None = None
     size_bytes: int = 0
+    # The picture inside letterbox/pillarbox bars (x, y, w, h, displayed px), found by the
+    # watermark detector (``audit.watermark.active``); None when it did not run.
+    active_box: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict:
+        extra = {"active_box": list(self.active_box)} if self.active_box is not None else {}
         return {
             "duration_s": round(self.duration_s, 4),
             "fps": round(self.fps, 4),
@@ -74,6 +81,7 @@ class MediaInfo:
             "audio_sample_rate": self.audio_sample_rate,
             "container": self.container,
             "size_bytes": self.size_bytes,
+            **extra,
         }
 
 
@@ -87,9 +95,11 @@ class Frame:
     detector pays for a full-size colour conversion it does not use.
     ``scale`` maps analysis pixels back to displayed pixels (display width / analysis width).
     ``cache`` lets detectors share per-frame work (e.g. the global motion estimate).
+    ``source_gray()`` is the luma at the decoded size, for a detector that needs the detail of a
+    small region the analysis size loses (the watermark's mark, a few pixels tall).
     """
 
-    __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache")
+    __slots__ = ("index", "t", "scale", "height", "width", "_bgr", "_gray", "_i420", "cache", "_vf")
 
     def __init__(self, index: int, t: float, bgr: np.ndarray | None, scale: float,
                  i420: np.ndarray | None = None):
@@ -104,6 +114,7 @@ class Frame:
         else:
             self.height, self.width = i420.shape[0] * 2 // 3, i420.shape[1]
         self.cache: dict = {}
+        self._vf = None   # the decoded 4:2:0 frame (PyAV), kept for source_gray; None otherwise
 
     @property
     def bgr(self) -> np.ndarray:
@@ -123,6 +134,28 @@ class Frame:
             else:
                 self._gray = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
         return self._gray
+
+    def source_size(self) -> tuple[int, int] | None:
+        """(width, height) of the decoded frame ``source_gray`` reads, or None without one."""
+        return None if self._vf is None else (self._vf.width, self._vf.height)
+
+    def source_gray(self, box: tuple[int, int, int, int] | None = None, size: tuple[int, int] | None = None):
+        """The luma at the decoded size (uint8, levels as ``gray``'s), or None (a rotated clip,
+        another pixel format, or a frame not from the decoder): the part in ``box`` (x0, y0,
+        x1, y1, decoded px) when given, area-resized to ``size`` (w, h) when given. Only what
+        is asked for is converted: frames no detector asks for cost nothing."""
+        if self._vf is None:
+            return None
+        import cv2
+
+        plane = self._vf.planes[0]
+        y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        if box is not None:
+            x0, y0, x1, y1 = box
+            y = y[y0:y1, x0:x1]
+        if size is not None and (size[0], size[1]) != (y.shape[1], y.shape[0]):
+            y = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+        return cv2.convertScaleAbs(y, alpha=_Y_ALPHA, beta=_Y_BETA)
 
     def gray_at(self, f: int) -> np.ndarray:
         """Grey copy reduced by ``f`` (1, 2, 4, ...), each level halved from the one above."""
@@ -346,6 +379,8 @@ class ClipReader:
                     i420 = None if self.rotation else _to_i420(vf, aw, ah)
                     if i420 is not None:
                         frame = Frame(self.decoded_frames, t, None, scale, i420=i420)
+                        if vf.width * vf.height <= SOURCE_MAX_PIXELS:
+                            frame._vf = vf
                     else:
                         img = _to_bgr(vf, aw, ah)
                         if self.rotation:

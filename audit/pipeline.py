@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -195,6 +195,8 @@ def _audit(run: _Run) -> None:
         _check_decode(run, reader, policy)
     for det in detectors:
         _finish(run, det)
+    if ctx.shared.get("active_box") is not None:
+        run.media = ctx.media = replace(run.media, active_box=tuple(ctx.shared["active_box"]))
     ctx.shared["findings"] = tuple(run.findings)  # what was found so far, for the cross-checks to read
     for check in cross_checks():
         # Rules that need several detectors' results (e.g. "manifest or watermark").

@@ -28,12 +28,22 @@ TEMPLATE = str(ROOT / "fixtures" / "watermark" / "sa-mark.png")
 
 
 def audit_wm(path: Path, templates) -> dict:
-    from audit import pipeline
-    from audit.detectors.watermark import WatermarkDetector
-    from audit.pipeline import AuditOptions, AuditTask, audit_clip
+    """The watermark block: with our template (the shipped Sora mark searched beside it, as by
+    default), or template-free (no template, no known mark)."""
+    import copy
 
+    from audit import pipeline
+    from audit.pipeline import AuditOptions, AuditTask, audit_clip
+    from audit.policy import Policy, load_policy
+    from audit.watermark.detector import WatermarkDetector
+
+    policy = load_policy()
+    if not templates:
+        data = copy.deepcopy(dict(policy.data))
+        data["watermark"]["known"] = []
+        policy = Policy(data)
     with patch.object(pipeline, "registry", lambda: [WatermarkDetector]):
-        return audit_clip(AuditTask(str(path), AuditOptions(watermark_templates=tuple(templates))))["watermark"]
+        return audit_clip(AuditTask(str(path), AuditOptions(policy=policy, watermark_templates=tuple(templates))))["watermark"]
 
 
 def truth(info, t):

@@ -24,6 +24,28 @@ def test_probe_and_decode_of_a_rendered_clip(render_clip):
     assert final.variable_frame_rate is False
 
 
+def test_source_gray_is_the_decoded_luma_at_its_own_size(render_clip):
+    """The watermark reads small marks on the decoded frame's pixels: the same levels as the
+    analysis frame's grey, at the decoded size, cut and resized as asked."""
+    import cv2
+
+    p = render_clip(width=320, height=180, seconds=0.5)
+    with open_clip(p) as r:
+        full = next(iter(r.frames(max_side=320)))
+        assert full.source_size() == (320, 180)
+        assert np.array_equal(full.source_gray(), full.gray)   # no downscale: the same pixels
+        part = full.source_gray((40, 20, 200, 120), (80, 50))
+        assert part.shape == (50, 80)
+        want = cv2.resize(full.gray[20:120, 40:200], (80, 50), interpolation=cv2.INTER_AREA)
+        assert np.abs(part.astype(int) - want.astype(int)).max() <= 1
+    with open_clip(p) as r:
+        small = next(iter(r.frames(max_side=160)))
+        assert small.gray.shape == (90, 160) and small.source_gray().shape == (180, 320)
+    p = render_clip(name="rot.mp4", width=320, height=180, seconds=0.5, rotation=90)
+    with open_clip(p) as r:
+        assert next(iter(r.frames(max_side=320))).source_gray() is None   # rotated: analysis frames only
+
+
 def test_rotation_gives_displayed_size_and_orientation(render_clip):
     p = render_clip(width=320, height=180, seconds=0.5, rotation=90)
     with open_clip(p) as r:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from unittest.mock import patch
@@ -9,9 +10,9 @@ from unittest.mock import patch
 import pytest
 
 from audit import pipeline
-from audit.detectors.watermark import WatermarkDetector
+from audit.watermark.detector import WatermarkDetector
 from audit.pipeline import AuditOptions, AuditTask, audit_clip
-from audit.policy import load_policy
+from audit.policy import Policy, load_policy
 from audit.synth import CameraSegment, ClipSpec, MarkSpec, render
 
 from conftest import FIXTURES, run_cli
@@ -35,10 +36,20 @@ def clips(tmp_path_factory):
     return get
 
 
+def wm_policy(**watermark) -> Policy:
+    """The default policy with these ``[watermark]`` keys changed."""
+    data = copy.deepcopy(dict(load_policy().data))
+    data["watermark"].update(watermark)
+    return Policy(data)
+
+
 def audit(path, templates=(TEMPLATE,), policy=None, only_watermark=True):
     """The clip's contract dict. ``only_watermark``: the real decode pass and pipeline, with
-    the other detectors left out (their cost is theirs; this file tests the watermark)."""
-    opts = AuditOptions(policy=policy or load_policy(), watermark_templates=tuple(templates))
+    the other detectors left out (their cost is theirs; this file tests the watermark).
+    Without templates (and no policy given) no known mark either: the template-free search."""
+    if policy is None:
+        policy = load_policy() if templates else wm_policy(known=[])
+    opts = AuditOptions(policy=policy, watermark_templates=tuple(templates))
     if not only_watermark:
         return audit_clip(AuditTask(str(path), opts))
     with patch.object(pipeline, "registry", lambda: [WatermarkDetector]):
@@ -196,7 +207,7 @@ def test_policy_template_relative_to_policy_file(clips, tmp_path):
 def test_unreadable_policy_template_is_a_runtime_error_naming_it(clips, tmp_path):
     (tmp_path / "bad.png").write_text("not a png", encoding="utf-8")
     pol = tmp_path / "p.toml"
-    pol.write_text('[watermark]\ntemplates = ["bad.png"]\n', encoding="utf-8")
+    pol.write_text('[watermark]\nknown = []\ntemplates = ["bad.png"]\n', encoding="utf-8")
     path, _ = clips("clean_static_7", seed=7)
     r = audit(path, templates=(), policy=load_policy(pol))
     f = [f for f in r["findings"] if f["code"] == "runtime.watermark_template_unreadable"]
@@ -221,7 +232,9 @@ def test_cli_fixture_with_template_and_bad_template(tmp_path):
 
 
 def test_gaps_and_coverage_from_samples():
-    from audit.detectors.watermark import Sample, _gaps, _spans
+    from audit.watermark.track import Sample
+    from audit.watermark.track import gaps as _gaps
+    from audit.watermark.track import spans as _spans
 
     seen = [True, True, False, False, False, True, None, None, True, False]
     samples = [Sample(0.2 * i, s) for i, s in enumerate(seen)]
@@ -248,7 +261,7 @@ def test_scene_alignment_at_the_fixed_pixels_equals_warping_whole_fields():
     import cv2
     import numpy as np
 
-    from audit.watermark_free import IDENTITY, FixedOverlayFinder
+    from audit.watermark.free import IDENTITY, FixedOverlayFinder
 
     rng = np.random.default_rng(3)
     H, W = 180, 320
@@ -282,3 +295,27 @@ def test_scene_alignment_at_the_fixed_pixels_equals_warping_whole_fields():
         assert np.array_equal(got[where], expected[where])
         assert not got[~where].any()  # nothing outside the pixels asked for
     assert not finder._fixed_in_scene(np.zeros((H, W), bool)).any()
+
+
+def test_unknown_known_mark_is_a_runtime_error_naming_it(clips):
+    path, _ = clips("clean_static_7", seed=7)
+    r = audit(path, policy=wm_policy(known=["sora", "veo"]))
+    f = [f for f in r["findings"] if f["code"] == "runtime.watermark_template_unreadable"]
+    assert f and "'veo'" in f[0]["message"] and "sora" in f[0]["message"] and r["verdict"] == "error"
+    assert r["watermark"]["known"] == ["sora"]   # the shipped marks that could be loaded are still searched
+
+
+def test_template_free_beside_the_known_marks(clips):
+    """Out of the box (the Sora mark known, no template given) an overlay that is not a known
+    mark is still found template-free, as without any template; ``free_beside_known = false``
+    searches the known marks only; a clean clip stays clean."""
+    path, info = clips("pan_0.5_7", seed=7, camera=PAN, mark=MarkSpec(opacity=0.5))
+    w = audit(path, templates=(), policy=wm_policy(free_beside_known=False))["watermark"]
+    assert w["present"] is False and w["method"] == "template" and w["known"] == ["sora"]
+    beside = load_policy()
+    w = audit(path, templates=(), policy=beside)["watermark"]
+    assert w["present"] is True and w["method"] == "template_free" and w["mark"] is None
+    assert w["known"] == ["sora"] and w["coverage"] >= 0.8
+    path, _ = clips("clean_pan_7", seed=7, camera=PAN)
+    w = audit(path, templates=(), policy=beside)["watermark"]
+    assert w["present"] is False and w["method"] == "template" and w["track"] == []

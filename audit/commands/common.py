@@ -165,7 +165,7 @@ def executor_from_args(args: argparse.Namespace, jobs: int):
 def _check_template(path: str) -> None:
     """A template that cannot be read is the operator's mistake, refused before any clip."""
     from ..errors import UsageError
-    from ..watermark_match import TemplateError, load_template
+    from ..watermark.match import TemplateError, load_template
 
     try:
         load_template(path)

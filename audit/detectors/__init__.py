@@ -72,10 +72,11 @@ class Detector:
 _MODULES: list | None = None
 
 
-# Packages whose modules may hold detectors: this one (watermark, conformance...) and
-# ``audit.quality`` (the quality metrics and the helpers they share); plus single modules of
-# packages that hold other things too (the provenance detector beside the C2PA reading code).
-PACKAGES = (__name__, "audit.quality")
+# Packages whose modules may hold detectors: this one (conformance, keyframes...),
+# ``audit.quality`` (the quality metrics and the helpers they share) and ``audit.watermark``;
+# plus single modules of packages that hold other things too (the provenance detector beside
+# the C2PA reading code).
+PACKAGES = (__name__, "audit.quality", "audit.watermark")
 MODULES = ("audit.provenance.detector",)
 
 

@@ -11,6 +11,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..provenance.status import explain, identity_line
+from ..watermark.credentials import signals
 from . import _charts
 from ._cells import cell, is_empty, kv_rows, show  # noqa: F401  (show: the template filter, re-exported)
 
@@ -84,6 +85,7 @@ def clip_view(c: dict, index: int) -> dict:
         "media_more": kv_rows((k, v) for k, v in media.items() if k not in MEDIA_MAIN) if media else None,
         "duration": duration,
         "provenance": provenance_view(c.get("provenance")),
+        "signals": signals_view(c.get("provenance"), wm, findings),
         "watermark": watermark_view(wm, duration, fps, findings),
         "keyframes": keyframes_view(c.get("keyframes"), wm, fps),
         "metrics": metrics_view(c.get("metrics") or {}, duration, codes),
@@ -104,6 +106,23 @@ def _get_num(block: Any, key: str) -> float | None:
     if isinstance(block, dict):
         return _charts._num(block.get(key))
     return None
+
+
+# The cross-check's findings (audit.watermark.credentials), shown beside the two signals.
+CROSS_CODES = ("watermark.expected_missing", "provenance.stripped_suspected")
+
+
+def signals_view(prov: Any, wm: Any, findings: list[dict]) -> dict | None:
+    """The two provenance signals side by side: what the Content Credentials say made the clip,
+    and which visible mark was found; the cross-check's finding when they disagree."""
+    prov = prov if isinstance(prov, dict) else None
+    wm = wm if isinstance(wm, dict) else None
+    if prov is None and wm is None:
+        return None
+    sig = signals(prov, wm, "sora" in (wm or {}).get("known", []))
+    notes = [f.get("message") for f in findings if f.get("code") in CROSS_CODES]
+    return {"manifest": sig["manifest"] or "not checked", "mark": sig["mark"] or "not checked",
+            "note": notes[0] if notes else None}
 
 
 def provenance_view(p: Any) -> dict | None:

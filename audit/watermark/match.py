@@ -18,8 +18,8 @@ about 0.24 while one with it at opacity 0.25 scores 0.43 or more (scene seeds 7-
 closing note of issue 4). Hence the detector's two thresholds: a high one to *find* the
 mark anywhere, a low one to *verify* it at a known place.
 
-Speed: the whole-frame search is coarse-to-fine (every other scale on a half-resolution
-copy, the best few candidates re-scored at full resolution near their position and scale);
+Speed: the whole-frame search is coarse-to-fine (every other scale on a copy reduced by 2 or
+4, the best few candidates re-scored at full resolution near their position and scale);
 the detector runs it only while it has not found the mark.
 """
 
@@ -31,10 +31,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
-# Smallest template height (px) searched at half resolution; smaller ones are searched at full.
-MIN_COARSE_PX = 5
+# Reductions of the coarse levels (the frame's gradients area-averaged by 4, by 2) and the
+# smallest template height (px) searched at each: a scale is searched at the coarsest level
+# that keeps it at least that tall, at full resolution below (a quarter-size copy needs more
+# pixels to keep its shape than a half-size one).
+LEVELS = ((4, 9), (2, 6))
 # How far (full-resolution px) around a coarse candidate the fine search looks.
 REFINE_PX = 3
 # How many scales either side of a coarse candidate's the fine search tries (the half-resolution
@@ -107,34 +110,34 @@ def _scaled(bgra: np.ndarray, index: int, height: int, blur_px: float) -> Scaled
 
 
 class TemplateBank:
-    """Every template at every scale for one frame size (match pixels), plus a half-resolution
-    copy of the scales big enough to survive halving (the coarse level of the search).
+    """Every template at every scale for one frame size (match pixels), plus a reduced copy (by
+    2 or 4) of the scales big enough to survive it (the coarse level of the search).
 
-    Heights searched are geometric from ``min_height`` to ``max_height`` (shares of the frame's
-    short side) in steps of ``scale_step``.
+    ``ranges``: per template, the smallest and largest height searched (match pixels); heights
+    are geometric between them in steps of ``scale_step``.
     """
 
-    def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *, min_height: float,
-                 max_height: float, scale_step: float, blur_px: float):
+    def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *,
+                 ranges: list[tuple[float, float]], scale_step: float, blur_px: float):
         H, W = frame_hw
-        short = min(H, W)
-        lo, hi = max(6.0, min_height * short), max(6.0, max_height * short)
-        n = max(1, int(np.floor(np.log(hi / lo) / np.log(scale_step))) + 1)
-        heights = sorted({int(round(lo * scale_step**i)) for i in range(n)})
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
-        self.half: dict[int, ScaledTemplate] = {}   # scale index -> its half-resolution copy
-        for ti, bgra in enumerate(templates):
-            for h in heights:
+        self.coarse: dict[int, tuple[int, ScaledTemplate]] = {}   # scale index -> (reduction, copy)
+        for ti, (bgra, (lo, hi)) in enumerate(zip(templates, ranges)):
+            lo, hi = max(6.0, lo), max(6.0, hi)
+            n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
+            for h in sorted({int(round(lo * scale_step**i)) for i in range(n)}):
                 st = _scaled(bgra, ti, h, blur_px)
                 if st is None or st.height > H or st.width > W:
                     continue
                 self.scales.append(st)
-                if h >= 2 * MIN_COARSE_PX:
-                    # the blur is halved too: the coarse level is the fine one seen from twice as far
-                    half = _scaled(bgra, ti, h // 2, blur_px / 2)
-                    if half is not None:
-                        self.half[len(self.scales) - 1] = half
+                for f, least in LEVELS:
+                    if h // f >= least:
+                        # the blur is reduced too: the coarse level is the fine one seen from afar
+                        small = _scaled(bgra, ti, h // f, blur_px / f)
+                        if small is not None:
+                            self.coarse[len(self.scales) - 1] = (f, small)
+                            break
 
     def __len__(self) -> int:
         return len(self.scales)
@@ -219,10 +222,10 @@ def search(fg: FrameGradients, bank: TemplateBank, indices=None, roi=None) -> Ma
     return best
 
 
-def half_level(fg: FrameGradients) -> FrameGradients:
-    """The gradient field at half resolution (area-averaged), for the coarse search."""
+def reduced(fg: FrameGradients, f: int) -> FrameGradients:
+    """The gradient field reduced by ``f`` (area-averaged), for the coarse search."""
     h, w = fg.gx.shape
-    size = (max(8, w // 2), max(8, h // 2))
+    size = (max(8, w // f), max(8, h // f))
     return FrameGradients(cv2.resize(fg.gx, size, interpolation=cv2.INTER_AREA),
                           cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
 
@@ -230,29 +233,30 @@ def half_level(fg: FrameGradients) -> FrameGradients:
 def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) -> Match | None:
     """Search every scale cheaply, then verify the best few at full resolution.
 
-    Every other scale is tried: on the half-resolution field when the bank has a half copy
-    of it (4x fewer pixels, 4x smaller template), else at full resolution (the small scales,
-    cheap anyway). The ``candidates`` best (scale, position) are then re-scored at full
-    resolution, near their position, at their scale and its two neighbours."""
+    Every other scale is tried: on the field reduced by 4 or 2 when the bank has a copy of it
+    reduced as much (16x or 4x fewer pixels, and a smaller template), else at full
+    resolution (the small scales). The ``candidates`` best (scale, position) are then
+    re-scored at full resolution, near their position, at their scale and its neighbours."""
     coarse = [i for i in range(len(bank.scales)) if i % 2 == 0 or i == len(bank.scales) - 1]
-    half = half_level(fg) if bank.half else None
-    found: list[Match] = []
+    levels = {f: reduced(fg, f) for f in {bank.coarse[i][0] for i in coarse if i in bank.coarse}}
+    found: list[tuple[Match, int]] = []
     for i in coarse:
         st = bank.scales[i]
-        if i in bank.half and half is not None:
-            m = half.best(bank.half[i], i)
+        if i in bank.coarse:
+            f, small = bank.coarse[i]
+            m = levels[f].best(small, i)
             if m is not None:
-                found.append(Match(m.score, 2 * m.x, 2 * m.y, st.width, st.height, i))
+                found.append((Match(m.score, f * m.x, f * m.y, st.width, st.height, i), f))
         else:
             m = fg.best(st, i)
             if m is not None:
-                found.append(m)
+                found.append((m, 1))
     best = None
-    for c in sorted(found, key=lambda m: -m.score)[:candidates]:
+    for c, f in sorted(found, key=lambda p: -p[0].score)[:candidates]:
         t = bank.scales[c.scale].template
         near = [i for i in range(c.scale - REFINE_SCALES, c.scale + REFINE_SCALES + 1)
                 if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
-        r = REFINE_PX
+        r = REFINE_PX * max(1, f // 2)
         m = search(fg, bank, near, roi=(c.x - r, c.y - r, c.x + r, c.y + r))
         if m is not None and (best is None or m.score > best.score):
             best = m
