@@ -52,7 +52,7 @@ class TemplateError(InputError):
 
 def load_template(path: str | Path) -> np.ndarray:
     """The template as BGRA uint8 (a template without alpha is taken as fully opaque)."""
-    from audit.files import IMAGE_MAX_PIXELS, check_image  # (absolute: this module may move)
+    from ..files import IMAGE_MAX_PIXELS, check_image
 
     p = Path(path)
     check_image(p, IMAGE_MAX_PIXELS, what="watermark template", error=TemplateError)  # header only: no bomb decoded
