@@ -15,7 +15,7 @@ from conftest import FIXTURES, ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks" / "realset"))
 import inject  # noqa: E402
-from clipio import Encoder  # noqa: E402
+from clipio import Encoder, read_frames  # noqa: E402
 
 from audit.pipeline import AuditOptions, AuditTask, audit_clip  # noqa: E402
 from audit.policy import load_policy  # noqa: E402
@@ -146,8 +146,6 @@ def test_jitter_at_ten_frames_a_second_is_found(tmp_path):
     # failed 1 of these 4: 1.8-2.9 against a fail at 3.3). A 4 s clip is short and where a
     # random field lands matters (a field that bends the bare wall moves few tracked points),
     # so four fields: every one scores well over the clean clip, and most fail.
-    from clipio import read_frames
-
     frames = [f for f, _, _ in read_frames(REAL / "person_static.mp4")]
     r, m = _audit(_write(tmp_path / "clean10.mp4", frames, fps=10))
     clean = m["jitter"]["score"]

@@ -194,6 +194,16 @@ def _findings(block):
     return {f.code: f for f in findings_for(block, dict(load_policy().section("provenance")))}
 
 
+def _ebu_with_failure(passed_code, failure):
+    """The broadcast shape with the check ``passed_code`` failing instead (``failure``), as
+    c2pa reports it: state Invalid."""
+    results = copy.deepcopy(EBU_RESULTS)
+    active = results["activeManifest"]
+    active["success"] = [i for i in active["success"] if i["code"] != passed_code]
+    active["failure"].append(failure)
+    return block_from("Invalid", results, {}, copy.deepcopy(EBU_MANIFEST), PUBLIC_LISTS)
+
+
 @pytest.mark.parametrize("state", ["Valid", "Invalid"])
 def test_broadcast_clip_intact_with_untrusted_signer_and_identity_is_valid(state):
     results = copy.deepcopy(EBU_RESULTS)
@@ -219,11 +229,7 @@ def test_broadcast_clip_intact_with_untrusted_signer_and_identity_is_valid(state
 
 
 def test_broadcast_clip_with_a_hash_mismatch_is_still_invalid():
-    results = copy.deepcopy(EBU_RESULTS)
-    active = results["activeManifest"]
-    active["success"] = [i for i in active["success"] if i["code"] != "assertion.bmffHash.match"]
-    active["failure"].append(_item("assertion.bmffHash.mismatch", HASH_URL, "BMFF hash mismatch"))
-    b = block_from("Invalid", results, {}, copy.deepcopy(EBU_MANIFEST), PUBLIC_LISTS)
+    b = _ebu_with_failure("assertion.bmffHash.match", _item("assertion.bmffHash.mismatch", HASH_URL, "BMFF hash mismatch"))
     assert b["status"] == "invalid"
     fs = _findings(b)
     assert fs["provenance.invalid"].severity == "fail" and "assertion.bmffHash.mismatch" in fs["provenance.invalid"].message
@@ -231,11 +237,8 @@ def test_broadcast_clip_with_a_hash_mismatch_is_still_invalid():
 
 
 def test_identity_whose_own_signature_fails_warns_and_leaves_the_content_valid():
-    results = copy.deepcopy(EBU_RESULTS)
-    active = results["activeManifest"]
-    active["success"] = [i for i in active["success"] if i["code"] != "cawg.x509.signature.validated"]
-    active["failure"].append(_item("cawg.x509.signature.mismatch", ID_URL, "X.509 identity signature mismatch"))
-    b = block_from("Invalid", results, {}, copy.deepcopy(EBU_MANIFEST), PUBLIC_LISTS)
+    b = _ebu_with_failure("cawg.x509.signature.validated",
+                          _item("cawg.x509.signature.mismatch", ID_URL, "X.509 identity signature mismatch"))
     assert b["status"] == "valid" and b["identities"][0]["status"] == "invalid"
     fs = _findings(b)
     assert fs["provenance.identity_invalid"].severity == "warn" and "provenance.identity_untrusted" not in fs

@@ -120,9 +120,7 @@ def now_iso() -> str:
 
 
 def options_from_args(args: argparse.Namespace, policy: Policy) -> AuditOptions:
-    from ..errors import UsageError
-
-    from ..errors import InputError
+    from ..errors import InputError, UsageError
     from ..files import check_image, what_is
 
     cap = int(policy.get("limits", "image_max_pixels"))

@@ -111,7 +111,7 @@ class JitterDetector(Detector):
                 self.cells.append(dev.astype(np.float32))
 
     def _region(self, steps: np.ndarray) -> list[int]:
-        """[x, y, w, h] in displayed pixels of the cells that reversed most over ``steps``."""
+        """[x, y, w, h] in displayed pixels of the cells that jumped most over ``steps``."""
         gx, gy = self.grid
         tot = np.nansum(np.stack([self.cells[i] for i in steps]), axis=0)
         if tot.max() <= 0:
