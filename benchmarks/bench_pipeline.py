@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -60,13 +59,17 @@ def pipeline_no_detectors(path: Path) -> tuple[float, int]:
 
 
 def child_rss(path: Path) -> float:
+    """Peak RSS (MB) of a child process that audits ``path`` with no detector, as the child
+    reads it itself (VmHWM): ``RUSAGE_CHILDREN``'s ru_maxrss survives execve, so a child forked
+    from a large parent would report the parent's size."""
     code = (
         "import sys; sys.path.insert(0, %r)\n"
         "import audit.pipeline as pl; pl.registry = lambda: []\n"
         "from audit.pipeline import AuditTask, audit_clip; audit_clip(AuditTask(%r))\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
     ) % (str(ROOT), str(path))
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return int(out.strip().splitlines()[-1]) / 1024.0
 
 
 def main() -> int:
