@@ -42,8 +42,8 @@ from ..quality.motion import frame_motion, scale_matrix, small_gray
 from .active import ActivePicture
 from .free import FixedOverlayFinder
 from .known import known_mark, mark_path
-from .match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine, gradients,
-                    load_template)
+from .match import (FrameGradients, FrameImage, Match, MeanImage, TemplateBank, TemplateError, clipped,
+                    coarse_to_fine, gradients, load_template)
 from .track import Sample
 from .track import gaps as gaps_of
 from .track import segments as segments_of
@@ -188,15 +188,15 @@ class WatermarkDetector(Detector):
                 g = cv2.resize(g, out, interpolation=cv2.INTER_AREA)
         k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
-        gx, gy = gradients(g, float(self.pol["blur_px"]))
         motion = self._take_motion()   # analysis px, from the picture's corner
         if self.method == "template":
-            raw = FrameGradients(gx, gy)
-            self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
-                                to_display, _scaled_motion(motion, s * sx))
+            # gradients only where a search asks (a known place, a neighbourhood, a candidate)
+            img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]))
+            self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
             if self.free_too:
                 self._feed_free_beside(frame, box, motion)
         else:
+            gx, gy = gradients(g, float(self.pol["blur_px"]))
             self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
 
     def _feed_free_beside(self, frame, box, motion) -> None:
@@ -244,8 +244,7 @@ class WatermarkDetector(Detector):
         floor = self._min_px() * self._scale
         return [(max(m.min_height * short, floor), max(m.max_height * short, floor)) for m in self.marks]
 
-    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display,
-                       motion=None) -> None:
+    def _feed_template(self, t: float, fg: FrameImage, to_display, motion=None) -> None:
         """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
         the best of ~10^6 positions and sizes must beat every chance match of the scene), then
         *held*: at a known place and size one frame's score separates the mark from the
@@ -258,9 +257,9 @@ class WatermarkDetector(Detector):
         before the evidence added up, count too."""
         p = self.pol
         if self.bank is None:
-            self.bank = TemplateBank(self.templates, fg.gx.shape, ranges=self._ranges(fg.gx.shape),
+            self.bank = TemplateBank(self.templates, fg.shape, ranges=self._ranges(fg.shape),
                                      scale_step=p["scale_step"], blur_px=p["blur_px"])
-        self._hw = fg.gx.shape
+        self._hw = fg.shape
         if not len(self.bank):
             self.samples.append(Sample(t, False))
             return
@@ -268,7 +267,7 @@ class WatermarkDetector(Detector):
         base, base_motion = self._base, self._since_base(motion)
         self._base_age += 1
         self._searched = False
-        self._moving = motion is not None and _displacement(motion, fg.gx.shape) > 1.0
+        self._moving = motion is not None and _displacement(motion, fg.shape) > 1.0
         self.kept.append((len(self.samples) - 1, fg, to_display))
         idx = len(self.samples) - 1
         m = self._hold(fg) if self.last is not None else None
@@ -279,11 +278,11 @@ class WatermarkDetector(Detector):
         self._pending = None
         if m is None:
             self.last = None
-            m = self._find(fg, raw, base, base_motion)
+            m = self._find(fg, base, base_motion)
         else:
             self._searched = True
         if self._searched or base is None:
-            self._base, self._base_motion, self._base_age = raw, np.eye(3), 0
+            self._base, self._base_motion, self._base_age = fg, np.eye(3), 0
         if m is not None:
             self.last = m
             self._mark(idx, m, to_display)
@@ -296,7 +295,7 @@ class WatermarkDetector(Detector):
         self._base_motion = np.vstack([motion, [0.0, 0.0, 1.0]]) @ self._base_motion
         return self._base_motion[:2]
 
-    def _hold(self, fg: FrameGradients):
+    def _hold(self, fg: FrameImage):
         """The mark where it was (same size, within a pixel), or, for a mark that moves,
         nearby with ``track_score``."""
         L, bank = self.last, self.bank
@@ -307,7 +306,7 @@ class WatermarkDetector(Detector):
         m = fg.best(bank.scales[L.scale], L.scale, roi=(L.x - r, L.y - r, L.x + r, L.y + r))
         return m if m is not None and m.score >= self.pol["track_score"] else None
 
-    def _verified(self, fg: FrameGradients, place):
+    def _verified(self, fg: FrameImage, place):
         """This frame at a known place: a Match if the mark is there. One frame scoring
         ``verify_score`` is enough; one between ``verify_floor`` and that counts when the last
         ``accumulate`` frames averaged (this one included) reach ``verify_score`` there (a
@@ -324,10 +323,10 @@ class WatermarkDetector(Detector):
         fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
         if len(fields) < 2:
             return None
-        a = FrameGradients.mean(fields).at(st, place.scale, m.x, m.y, slack=0)
+        a = MeanImage(fields).at(st, place.scale, m.x, m.y, slack=0)
         return m if a is not None and a.score >= self.pol["verify_score"] else None
 
-    def _find(self, fg: FrameGradients, raw: FrameGradients, prev: FrameGradients | None, motion=None):
+    def _find(self, fg: FrameImage, prev: FrameImage | None, motion=None):
         """Search the whole frame (once nothing has been found for a few analysed frames, on
         one in ``FULL_SEARCH_EVERY``: a place found later is checked back on the frames
         skipped), and what changed since the previous frame."""
@@ -343,17 +342,18 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        scheduled = self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0
+        every = FULL_SEARCH_EVERY
+        scheduled = self.unseen <= 3 or self.unseen % every == 0
         # Right after the mark was lost both searches run; long after (a clip without it),
         # the scheduled searches alternate between the difference (in a moving shot) and the
         # averaged frames: half the cost where nothing is to be found.
         early = self.unseen <= 3
-        turn = bool((self.unseen // FULL_SEARCH_EVERY) % 2)
-        cands = self._arrival(raw, prev, motion, scheduled, early or turn)
+        turn = bool((self.unseen // every) % 2)
+        cands = self._arrival(fg, prev, motion, scheduled, early or turn)
         changes = {id(c) for c in cands}
         if scheduled and (early or not turn or not self._moving):
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
-            cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
+            cands.append(coarse_to_fine(MeanImage(fields) if len(fields) > 1 else fg, self.bank))
         found = []
         for cand in cands:
             if cand is None:
@@ -387,7 +387,7 @@ class WatermarkDetector(Detector):
             self._pending = here
         return here
 
-    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None, scheduled=True,
+    def _arrival(self, img: FrameImage, prev: FrameImage | None, motion=None, scheduled=True,
                  turn=True) -> list:
         """The frame minus the base frame (the previous one, or the one the last search took
         its difference from: a jump between two searches is still in it), aligned on the scene's motion, is the scene gone
@@ -398,11 +398,12 @@ class WatermarkDetector(Detector):
         before the cap, capped after the difference."""
         if prev is None:
             return []
-        shift = _displacement(motion, raw.gx.shape) if motion is not None else 0.0
+        shift = _displacement(motion, img.shape) if motion is not None else 0.0
         moving = shift > 1.0
         if moving and not (scheduled and turn):
             return []
         self._searched = True
+        raw, prev = img.raw(), prev.raw()
         if shift > 0.05:
             # aligned even when it moved by less than a pixel (a handheld sway): what is left
             # of the scene's edges would otherwise join the mark's patch of change
