@@ -319,3 +319,16 @@ def test_template_free_beside_the_known_marks(clips):
     path, _ = clips("clean_pan_7", seed=7, camera=PAN)
     w = audit(path, templates=(), policy=beside)["watermark"]
     assert w["present"] is False and w["method"] == "template" and w["track"] == []
+
+
+def test_template_free_beside_the_known_marks_wants_an_overlay_that_stays(clips):
+    """Beside the known marks, an overlay seen for a moment (here 1.5 s of a 6 s pan, as
+    scenery the camera follows briefly is seen fixed) is not reported: an overlay a generator
+    or a channel adds stays on (``free_beside_coverage``, 0.5 of the clip by default). With
+    the bar at 0 the same moment is reported."""
+    path, _ = clips("pan_brief_7", seed=7, seconds=6.0, camera=PAN,
+                    mark=MarkSpec(opacity=0.5, hold_s=10.0, gaps=((0.0, 2.0), (3.5, 6.0))))
+    w = audit(path, templates=(), policy=load_policy())["watermark"]
+    assert w["present"] is False and w["method"] == "template" and w["track"] == []
+    w = audit(path, templates=(), policy=wm_policy(free_beside_coverage=0.0))["watermark"]
+    assert w["present"] is True and w["method"] == "template_free" and 0.1 <= w["coverage"] < 0.5

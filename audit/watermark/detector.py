@@ -556,8 +556,12 @@ class WatermarkDetector(Detector):
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         samples, method = self.samples, self.method
         if self.free_too and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
-                and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]):
-            samples, method = self.free_samples, "template_free"   # no known mark, but an overlay
+                and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]) \
+                and _coverage(self.free_samples, duration) >= float(self.pol["free_beside_coverage"]):
+            # no known mark, but an overlay, seen over much of the clip as one a generator or
+            # a channel adds is (scenery fixed in the frame for a moment, while the camera
+            # follows it, is seen in a window or two)
+            samples, method = self.free_samples, "template_free"
         hits = [s for s in samples if s.seen]
         present = len(hits) >= int(self.pol["min_hits"])
         spans = spans_of(samples, duration)
@@ -623,6 +627,13 @@ class WatermarkDetector(Detector):
                                f"({ranges}): cropped, blurred or removed for part of the clip?",
                                {"gaps": data["gaps"], "coverage": data["coverage"], "method": data["method"]}))
         return out
+
+
+def _coverage(samples: list[Sample], duration: float) -> float:
+    """Share of ``duration`` the samples showing the mark stand for."""
+    if not duration:
+        return 0.0
+    return sum(b - a for s, (a, b) in zip(samples, spans_of(samples, duration)) if s.seen) / duration
 
 
 def _displacement(motion, hw) -> float:
