@@ -367,7 +367,7 @@ def reduced(fg: FrameGradients, f: int) -> FrameGradients:
                           cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
 
 
-def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 8) -> Match | None:
+def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
     """Search every scale cheaply, then verify the best few at full resolution.
 
     ``fg``: a ``FrameGradients``, ``FrameImage`` or ``MeanImage``. Every other scale is tried
