@@ -59,6 +59,9 @@ CHANGE_PATCHES = 4
 # The match copy is enlarged (up to the analysis frame's own size) so that the smallest mark
 # searched is at least this many pixels tall: below it a mark's strokes blur into one blob.
 MIN_MATCH_PX = 10.0
+# A match copy at least this share of the analysis frame's size is the analysis frame itself
+# (no copy resized on every analysed frame; its reduced copies are the frame's own).
+SNAP_SCALE = 0.8
 
 
 @dataclass(frozen=True)
@@ -180,18 +183,23 @@ class WatermarkDetector(Detector):
         x0, y0, x1, y1 = (int(round(v * sx)) for v in (bx, by, bx + bw, by + bh))
         s = self._scale
         out = (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s)))
+        lower = None
         if sx > 1.0:
             g = frame.source_gray((x0, y0, x1, y1), out)
         else:
             g = frame.gray[y0:y1, x0:x1]
             if s < 1.0:
                 g = cv2.resize(g, out, interpolation=cv2.INTER_AREA)
+            else:
+                # the analysis frame as it is: its reduced copies are the frame's own, made once
+                # and shared with the other detectors (the motion estimate reads one)
+                lower = {f: _part(frame.gray_at(f), box, f) for f in (2, 4)}
         k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
         motion = self._take_motion()   # analysis px, from the picture's corner
         if self.method == "template":
             # gradients only where a search asks (a known place, a neighbourhood, a candidate)
-            img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]))
+            img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]), lower)
             self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
             if self.free_too:
                 self._feed_free_beside(frame, box, motion)
@@ -203,9 +211,13 @@ class WatermarkDetector(Detector):
         """The template-free search on the analysis frame, beside the known marks'."""
         bx, by, bw, bh = box
         s = self._free_scale
-        g = frame.gray[by:by + bh, bx:bx + bw]
-        if s < 1.0:
-            g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
+        f = int(round(1.0 / s))
+        if s < 1.0 and f & (f - 1) == 0 and abs(f * s - 1.0) < 0.02:
+            g = _part(frame.gray_at(f), box, f)   # the frame's own reduced copy, made once
+        else:
+            g = frame.gray[by:by + bh, bx:bx + bw]
+            if s < 1.0:
+                g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
         to_display = ((bw / g.shape[1]) * frame.scale, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
         self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, g.shape[1] / bw), self.free_samples)
@@ -226,6 +238,8 @@ class WatermarkDetector(Detector):
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
         if s * sx <= 1.0:
             s, self._sx = s * sx, 1.0
+            if s >= SNAP_SCALE:
+                s = 1.0   # nearly the analysis frame's own size: that frame, not a resized copy
         self._scale = s
         self._free_scale = min(1.0, float(self.pol["match_side"]) / max(box[2], box[3]))
         self.bank, self.free, self.last, self._base, self._pending = None, None, None, None, None
@@ -634,6 +648,12 @@ def _coverage(samples: list[Sample], duration: float) -> float:
     if not duration:
         return 0.0
     return sum(b - a for s, (a, b) in zip(samples, spans_of(samples, duration)) if s.seen) / duration
+
+
+def _part(gray: np.ndarray, box, f: int) -> np.ndarray:
+    """The active picture ``box`` (analysis px) cut from ``gray``, a copy reduced by ``f``."""
+    bx, by, bw, bh = box
+    return gray[by // f:(by + bh) // f, bx // f:(bx + bw) // f]
 
 
 def _displacement(motion, hw) -> float:

@@ -265,8 +265,10 @@ class FrameImage:
 
     MARGIN = 6
 
-    def __init__(self, gray: np.ndarray, blur_px: float, clip: float):
-        self.gray, self.blur_px, self.clip = gray, blur_px, clip
+    def __init__(self, gray: np.ndarray, blur_px: float, clip: float, lower=None):
+        """``lower``: {f: this copy reduced by f (uint8)} the caller has made; other
+        reductions are resized here."""
+        self.gray, self.blur_px, self.clip, self._lower = gray, blur_px, clip, lower
         self.shape = gray.shape
         self._field: FrameGradients | None = None
         self._raw: FrameGradients | None = None
@@ -301,7 +303,9 @@ class FrameImage:
         too: the frame as the reduced templates are, seen from afar)."""
         if f not in self._reduced:
             H, W = self.shape
-            small = cv2.resize(self.gray, (max(8, W // f), max(8, H // f)), interpolation=cv2.INTER_AREA)
+            small = self._lower.get(f) if self._lower else None
+            if small is None or min(small.shape) < 8:
+                small = cv2.resize(self.gray, (max(8, W // f), max(8, H // f)), interpolation=cv2.INTER_AREA)
             self._reduced[f] = FrameGradients(*clipped(*gradients(small, self.blur_px / f), self.clip))
         return self._reduced[f]
 
