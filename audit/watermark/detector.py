@@ -417,6 +417,12 @@ class WatermarkDetector(Detector):
         if moving and not (scheduled and turn):
             return []
         self._searched = True
+        # Too much changed in a moving shot is seen on the copies reduced by 2 without making
+        # the full fields: there the alignment's residues are halved, the share changed is about
+        # half the full resolution's, so above the bar there means above it here too.
+        if moving and _changed_share(img.reduced(2), prev.reduced(2), _scaled_motion(motion, 0.5),
+                                     float(self.pol["change_grad"])) > float(self.pol["change_share"]):
+            return []
         raw, prev = img.raw(), prev.raw()
         if shift > 0.05:
             # aligned even when it moved by less than a pixel (a handheld sway): what is left
@@ -648,6 +654,15 @@ def _coverage(samples: list[Sample], duration: float) -> float:
     if not duration:
         return 0.0
     return sum(b - a for s, (a, b) in zip(samples, spans_of(samples, duration)) if s.seen) / duration
+
+
+def _changed_share(a: FrameGradients, b: FrameGradients, motion, change_grad: float) -> float:
+    """Share of the pixels whose gradient changed by more than ``change_grad`` from ``b``
+    (aligned by the 2x3 ``motion``) to ``a``."""
+    H, W = a.gx.shape
+    bx, by = (cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+              for f in (b.gx, b.gy))
+    return float(((a.gx - bx) ** 2 + (a.gy - by) ** 2 > change_grad ** 2).mean())
 
 
 def _part(gray: np.ndarray, box, f: int) -> np.ndarray:
