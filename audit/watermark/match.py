@@ -127,6 +127,7 @@ class TemplateBank:
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
         self.coarse: dict[int, tuple[int, ScaledTemplate]] = {}   # scale index -> (reduction, copy)
+        self._spectra: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}   # coarse copies' DFTs
         for ti, (bgra, (lo, hi)) in enumerate(zip(templates, ranges)):
             lo, hi = max(6.0, lo), max(6.0, hi)
             n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
@@ -148,6 +149,32 @@ class TemplateBank:
 
     def __len__(self) -> int:
         return len(self.scales)
+
+    def coarse_best(self, field: "FrameGradients", i: int) -> "Match | None":
+        """Best position of scale ``i``'s reduced copy on ``field`` (reduced as much), scored
+        as ``FrameGradients.score_map`` does a box-normalised template. The numerator is one
+        inverse DFT of the field's spectra (made once per field) times the copy's (made once
+        per field size), not two ``matchTemplate`` calls each transforming the field again."""
+        _, st = self.coarse[i]
+        H, W = field.shape
+        h, w = st.height, st.width
+        if h > H or w > W:
+            return None
+        fx, fy = field.spectra()
+        DH, DW = fx.shape
+        key = (i, DH, DW)
+        ts = self._spectra.get(key)
+        if ts is None:
+            ts = self._spectra[key] = tuple(
+                cv2.dft(cv2.copyMakeBorder(t, 0, DH - h, 0, DW - w, cv2.BORDER_CONSTANT, value=0)) for t in (st.gx, st.gy))
+        prod = cv2.mulSpectrums(fx, ts[0], 0, conjB=True)
+        prod += cv2.mulSpectrums(fy, ts[1], 0, conjB=True)
+        num = cv2.idft(prod, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)[: H - h + 1, : W - w + 1]
+        den = cv2.boxFilter(field.energy, -1, (w, h), anchor=(0, 0), normalize=False,
+                            borderType=cv2.BORDER_CONSTANT)[: H - h + 1, : W - w + 1]
+        score = num / np.sqrt(np.maximum(den, 4.0 * float(st.support.sum())))
+        _, mx, _, loc = cv2.minMaxLoc(score)
+        return Match(float(mx), loc[0], loc[1], w, h, i)
 
     def coarse_order(self) -> list[int]:
         """The scales the coarse search tries: one per distinct reduced copy (neighbouring
@@ -198,6 +225,17 @@ class FrameGradients:
         self.gx, self.gy = gx, gy
         self.shape = gx.shape
         self._energy = None
+        self._spectra = None
+
+    def spectra(self) -> tuple[np.ndarray, np.ndarray]:
+        """The DFTs (OpenCV's packed real format) of gx and gy zero-padded to a fast size, for
+        correlating many templates with the field (``TemplateBank.coarse_best``)."""
+        if self._spectra is None:
+            H, W = self.shape
+            pad = (0, cv2.getOptimalDFTSize(H) - H, 0, cv2.getOptimalDFTSize(W) - W)
+            self._spectra = tuple(cv2.dft(cv2.copyMakeBorder(np.ascontiguousarray(f), *pad, cv2.BORDER_CONSTANT,
+                                                             value=0)) for f in (self.gx, self.gy))
+        return self._spectra
 
     @property
     def energy(self) -> np.ndarray:
@@ -386,7 +424,7 @@ def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
         st = bank.scales[i]
         if i in bank.coarse:
             f, small = bank.coarse[i]
-            m = levels[f].best(small, i)
+            m = bank.coarse_best(levels[f], i)
             if m is not None:
                 found.append((Match(m.score, f * m.x, f * m.y, st.width, st.height, i), f))
         else:
