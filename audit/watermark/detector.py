@@ -127,6 +127,7 @@ class WatermarkDetector(Detector):
         self.free_too = (self.method == "template" and not self.paths and bool(self.pol["template_free"])
                          and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
+        self._known_seen = False  # a known mark seen on enough frames: the search beside it stops
         self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
         self.next_t: float | None = None
@@ -201,11 +202,20 @@ class WatermarkDetector(Detector):
             # gradients only where a search asks (a known place, a neighbourhood, a candidate)
             img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]), lower)
             self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
-            if self.free_too:
+            if self.free_too and not self._known_found():
                 self._feed_free_beside(frame, box, motion)
         else:
             gx, gy = gradients(g, float(self.pol["blur_px"]))
             self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
+
+    def _known_found(self) -> bool:
+        """Has a known mark been seen on enough frames that the template-free search beside it
+        cannot be reported any more (its result only counts when no known mark is found)?
+        Counted on one analysed frame in ten; a few more sightings than ``min_hits`` are asked
+        for, as a place found on one frame waits for the next to confirm it."""
+        if not self._known_seen and len(self.samples) % 10 == 0:
+            self._known_seen = sum(1 for s in self.samples if s.seen) >= 2 * int(self.pol["min_hits"]) + 2
+        return self._known_seen
 
     def _feed_free_beside(self, frame, box, motion) -> None:
         """The template-free search on the analysis frame, beside the known marks'."""
