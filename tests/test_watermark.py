@@ -319,3 +319,39 @@ def test_template_free_beside_the_known_marks(clips):
     path, _ = clips("clean_pan_7", seed=7, camera=PAN)
     w = audit(path, templates=(), policy=beside)["watermark"]
     assert w["present"] is False and w["method"] == "template" and w["track"] == []
+
+
+def test_template_free_beside_the_known_marks_wants_an_overlay_that_stays(clips):
+    """Beside the known marks, an overlay seen for a moment (here 1.5 s of a 6 s pan, as
+    scenery the camera follows briefly is seen fixed) is not reported: an overlay a generator
+    or a channel adds stays on (``free_beside_coverage``, 0.5 of the clip by default). With
+    the bar at 0 the same moment is reported."""
+    path, _ = clips("pan_brief_7", seed=7, seconds=6.0, camera=PAN,
+                    mark=MarkSpec(opacity=0.5, hold_s=10.0, gaps=((0.0, 2.0), (3.5, 6.0))))
+    w = audit(path, templates=(), policy=load_policy())["watermark"]
+    assert w["present"] is False and w["method"] == "template" and w["track"] == []
+    w = audit(path, templates=(), policy=wm_policy(free_beside_coverage=0.0))["watermark"]
+    assert w["present"] is True and w["method"] == "template_free" and 0.1 <= w["coverage"] < 0.5
+
+
+def test_coarse_search_by_dft_scores_as_the_template_match():
+    """The coarse search correlates by DFT (the field transformed once for every scale): same
+    best position and score as ``matchTemplate`` with the box-normalised reduced copy."""
+    import numpy as np
+
+    from audit.watermark.known import known_mark, mark_path
+    from audit.watermark.match import FrameGradients, TemplateBank, load_template
+
+    bank = TemplateBank([load_template(mark_path(known_mark("sora")))], (360, 640), ranges=[(10.8, 36.0)],
+                        scale_step=1.06, blur_px=0.7)
+    rng = np.random.default_rng(3)
+    tried = 0
+    for shape in [(180, 320), (83, 148), (7, 30)]:
+        fg = FrameGradients(*(rng.standard_normal(shape).astype(np.float32) * 20 for _ in range(2)))
+        for i in bank.coarse_order():
+            a, b = bank.coarse_best(fg, i), fg.best(bank.coarse[i][1], i)
+            assert (a is None) == (b is None)
+            if a is not None:
+                tried += 1
+                assert (a.x, a.y, a.w, a.h) == (b.x, b.y, b.w, b.h) and abs(a.score - b.score) < 1e-4
+    assert tried >= 10

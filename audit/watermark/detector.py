@@ -42,8 +42,8 @@ from ..quality.motion import frame_motion, scale_matrix, small_gray
 from .active import ActivePicture
 from .free import FixedOverlayFinder
 from .known import known_mark, mark_path
-from .match import (FrameGradients, Match, TemplateBank, TemplateError, clipped, coarse_to_fine, gradients,
-                    load_template)
+from .match import (FrameGradients, FrameImage, Match, MeanImage, TemplateBank, TemplateError, clipped,
+                    coarse_to_fine, gradients, load_template)
 from .track import Sample
 from .track import gaps as gaps_of
 from .track import segments as segments_of
@@ -59,6 +59,9 @@ CHANGE_PATCHES = 4
 # The match copy is enlarged (up to the analysis frame's own size) so that the smallest mark
 # searched is at least this many pixels tall: below it a mark's strokes blur into one blob.
 MIN_MATCH_PX = 10.0
+# A match copy at least this share of the analysis frame's size is the analysis frame itself
+# (no copy resized on every analysed frame; its reduced copies are the frame's own).
+SNAP_SCALE = 0.8
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class WatermarkDetector(Detector):
         self.free_too = (self.method == "template" and not self.paths and bool(self.pol["template_free"])
                          and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
+        self._known_seen = False  # a known mark seen on enough frames: the search beside it stops
         self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
         self.next_t: float | None = None
@@ -180,32 +184,50 @@ class WatermarkDetector(Detector):
         x0, y0, x1, y1 = (int(round(v * sx)) for v in (bx, by, bx + bw, by + bh))
         s = self._scale
         out = (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s)))
+        lower = None
         if sx > 1.0:
             g = frame.source_gray((x0, y0, x1, y1), out)
         else:
             g = frame.gray[y0:y1, x0:x1]
             if s < 1.0:
                 g = cv2.resize(g, out, interpolation=cv2.INTER_AREA)
+            else:
+                # the analysis frame as it is: its reduced copies are the frame's own, made once
+                # and shared with the other detectors (the motion estimate reads one)
+                lower = {f: _part(frame.gray_at(f), box, f) for f in (2, 4)}
         k = ((x1 - x0) / g.shape[1]) * frame.scale / sx
         to_display = (k, bx * frame.scale, by * frame.scale)
-        gx, gy = gradients(g, float(self.pol["blur_px"]))
         motion = self._take_motion()   # analysis px, from the picture's corner
         if self.method == "template":
-            raw = FrameGradients(gx, gy)
-            self._feed_template(frame.t, FrameGradients(*clipped(gx, gy, float(self.pol["grad_clip"]))), raw,
-                                to_display, _scaled_motion(motion, s * sx))
-            if self.free_too:
+            # gradients only where a search asks (a known place, a neighbourhood, a candidate)
+            img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]), lower)
+            self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
+            if self.free_too and not self._known_found():
                 self._feed_free_beside(frame, box, motion)
         else:
+            gx, gy = gradients(g, float(self.pol["blur_px"]))
             self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
+
+    def _known_found(self) -> bool:
+        """Has a known mark been seen on enough frames that the template-free search beside it
+        cannot be reported any more (its result only counts when no known mark is found)?
+        Counted on one analysed frame in ten; a few more sightings than ``min_hits`` are asked
+        for, as a place found on one frame waits for the next to confirm it."""
+        if not self._known_seen and len(self.samples) % 10 == 0:
+            self._known_seen = sum(1 for s in self.samples if s.seen) >= 2 * int(self.pol["min_hits"]) + 2
+        return self._known_seen
 
     def _feed_free_beside(self, frame, box, motion) -> None:
         """The template-free search on the analysis frame, beside the known marks'."""
         bx, by, bw, bh = box
         s = self._free_scale
-        g = frame.gray[by:by + bh, bx:bx + bw]
-        if s < 1.0:
-            g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
+        f = int(round(1.0 / s))
+        if s < 1.0 and f & (f - 1) == 0 and abs(f * s - 1.0) < 0.02:
+            g = _part(frame.gray_at(f), box, f)   # the frame's own reduced copy, made once
+        else:
+            g = frame.gray[by:by + bh, bx:bx + bw]
+            if s < 1.0:
+                g = cv2.resize(g, (max(8, round(bw * s)), max(8, round(bh * s))), interpolation=cv2.INTER_AREA)
         to_display = ((bw / g.shape[1]) * frame.scale, bx * frame.scale, by * frame.scale)
         gx, gy = gradients(g, float(self.pol["blur_px"]))
         self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, g.shape[1] / bw), self.free_samples)
@@ -226,6 +248,8 @@ class WatermarkDetector(Detector):
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
         if s * sx <= 1.0:
             s, self._sx = s * sx, 1.0
+            if s >= SNAP_SCALE:
+                s = 1.0   # nearly the analysis frame's own size: that frame, not a resized copy
         self._scale = s
         self._free_scale = min(1.0, float(self.pol["match_side"]) / max(box[2], box[3]))
         self.bank, self.free, self.last, self._base, self._pending = None, None, None, None, None
@@ -244,8 +268,7 @@ class WatermarkDetector(Detector):
         floor = self._min_px() * self._scale
         return [(max(m.min_height * short, floor), max(m.max_height * short, floor)) for m in self.marks]
 
-    def _feed_template(self, t: float, fg: FrameGradients, raw: FrameGradients, to_display,
-                       motion=None) -> None:
+    def _feed_template(self, t: float, fg: FrameImage, to_display, motion=None) -> None:
         """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
         the best of ~10^6 positions and sizes must beat every chance match of the scene), then
         *held*: at a known place and size one frame's score separates the mark from the
@@ -258,9 +281,9 @@ class WatermarkDetector(Detector):
         before the evidence added up, count too."""
         p = self.pol
         if self.bank is None:
-            self.bank = TemplateBank(self.templates, fg.gx.shape, ranges=self._ranges(fg.gx.shape),
+            self.bank = TemplateBank(self.templates, fg.shape, ranges=self._ranges(fg.shape),
                                      scale_step=p["scale_step"], blur_px=p["blur_px"])
-        self._hw = fg.gx.shape
+        self._hw = fg.shape
         if not len(self.bank):
             self.samples.append(Sample(t, False))
             return
@@ -268,7 +291,7 @@ class WatermarkDetector(Detector):
         base, base_motion = self._base, self._since_base(motion)
         self._base_age += 1
         self._searched = False
-        self._moving = motion is not None and _displacement(motion, fg.gx.shape) > 1.0
+        self._moving = motion is not None and _displacement(motion, fg.shape) > 1.0
         self.kept.append((len(self.samples) - 1, fg, to_display))
         idx = len(self.samples) - 1
         m = self._hold(fg) if self.last is not None else None
@@ -279,11 +302,11 @@ class WatermarkDetector(Detector):
         self._pending = None
         if m is None:
             self.last = None
-            m = self._find(fg, raw, base, base_motion)
+            m = self._find(fg, base, base_motion)
         else:
             self._searched = True
         if self._searched or base is None:
-            self._base, self._base_motion, self._base_age = raw, np.eye(3), 0
+            self._base, self._base_motion, self._base_age = fg, np.eye(3), 0
         if m is not None:
             self.last = m
             self._mark(idx, m, to_display)
@@ -296,7 +319,7 @@ class WatermarkDetector(Detector):
         self._base_motion = np.vstack([motion, [0.0, 0.0, 1.0]]) @ self._base_motion
         return self._base_motion[:2]
 
-    def _hold(self, fg: FrameGradients):
+    def _hold(self, fg: FrameImage):
         """The mark where it was (same size, within a pixel), or, for a mark that moves,
         nearby with ``track_score``."""
         L, bank = self.last, self.bank
@@ -307,7 +330,7 @@ class WatermarkDetector(Detector):
         m = fg.best(bank.scales[L.scale], L.scale, roi=(L.x - r, L.y - r, L.x + r, L.y + r))
         return m if m is not None and m.score >= self.pol["track_score"] else None
 
-    def _verified(self, fg: FrameGradients, place):
+    def _verified(self, fg: FrameImage, place):
         """This frame at a known place: a Match if the mark is there. One frame scoring
         ``verify_score`` is enough; one between ``verify_floor`` and that counts when the last
         ``accumulate`` frames averaged (this one included) reach ``verify_score`` there (a
@@ -324,10 +347,10 @@ class WatermarkDetector(Detector):
         fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
         if len(fields) < 2:
             return None
-        a = FrameGradients.mean(fields).at(st, place.scale, m.x, m.y, slack=0)
+        a = MeanImage(fields).at(st, place.scale, m.x, m.y, slack=0)
         return m if a is not None and a.score >= self.pol["verify_score"] else None
 
-    def _find(self, fg: FrameGradients, raw: FrameGradients, prev: FrameGradients | None, motion=None):
+    def _find(self, fg: FrameImage, prev: FrameImage | None, motion=None):
         """Search the whole frame (once nothing has been found for a few analysed frames, on
         one in ``FULL_SEARCH_EVERY``: a place found later is checked back on the frames
         skipped), and what changed since the previous frame."""
@@ -343,17 +366,18 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        scheduled = self.unseen <= 3 or self.unseen % FULL_SEARCH_EVERY == 0
+        every = FULL_SEARCH_EVERY
+        scheduled = self.unseen <= 3 or self.unseen % every == 0
         # Right after the mark was lost both searches run; long after (a clip without it),
         # the scheduled searches alternate between the difference (in a moving shot) and the
         # averaged frames: half the cost where nothing is to be found.
         early = self.unseen <= 3
-        turn = bool((self.unseen // FULL_SEARCH_EVERY) % 2)
-        cands = self._arrival(raw, prev, motion, scheduled, early or turn)
+        turn = bool((self.unseen // every) % 2)
+        cands = self._arrival(fg, prev, motion, scheduled, early or turn)
         changes = {id(c) for c in cands}
         if scheduled and (early or not turn or not self._moving):
             fields = [k[1] for k in list(self.kept)[-int(self.pol["accumulate"]):]]
-            cands.append(coarse_to_fine(FrameGradients.mean(fields) if len(fields) > 1 else fg, self.bank))
+            cands.append(coarse_to_fine(MeanImage(fields) if len(fields) > 1 else fg, self.bank))
         found = []
         for cand in cands:
             if cand is None:
@@ -387,7 +411,7 @@ class WatermarkDetector(Detector):
             self._pending = here
         return here
 
-    def _arrival(self, raw: FrameGradients, prev: FrameGradients | None, motion=None, scheduled=True,
+    def _arrival(self, img: FrameImage, prev: FrameImage | None, motion=None, scheduled=True,
                  turn=True) -> list:
         """The frame minus the base frame (the previous one, or the one the last search took
         its difference from: a jump between two searches is still in it), aligned on the scene's motion, is the scene gone
@@ -398,11 +422,18 @@ class WatermarkDetector(Detector):
         before the cap, capped after the difference."""
         if prev is None:
             return []
-        shift = _displacement(motion, raw.gx.shape) if motion is not None else 0.0
+        shift = _displacement(motion, img.shape) if motion is not None else 0.0
         moving = shift > 1.0
         if moving and not (scheduled and turn):
             return []
         self._searched = True
+        # Too much changed in a moving shot is seen on the copies reduced by 2 without making
+        # the full fields: there the alignment's residues are halved, the share changed is about
+        # half the full resolution's, so above the bar there means above it here too.
+        if moving and _changed_share(img.reduced(2), prev.reduced(2), _scaled_motion(motion, 0.5),
+                                     float(self.pol["change_grad"])) > float(self.pol["change_share"]):
+            return []
+        raw, prev = img.raw(), prev.raw()
         if shift > 0.05:
             # aligned even when it moved by less than a pixel (a handheld sway): what is left
             # of the scene's edges would otherwise join the mark's patch of change
@@ -555,8 +586,12 @@ class WatermarkDetector(Detector):
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         samples, method = self.samples, self.method
         if self.free_too and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
-                and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]):
-            samples, method = self.free_samples, "template_free"   # no known mark, but an overlay
+                and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]) \
+                and _coverage(self.free_samples, duration) >= float(self.pol["free_beside_coverage"]):
+            # no known mark, but an overlay, seen over much of the clip as one a generator or
+            # a channel adds is (scenery fixed in the frame for a moment, while the camera
+            # follows it, is seen in a window or two)
+            samples, method = self.free_samples, "template_free"
         hits = [s for s in samples if s.seen]
         present = len(hits) >= int(self.pol["min_hits"])
         spans = spans_of(samples, duration)
@@ -622,6 +657,28 @@ class WatermarkDetector(Detector):
                                f"({ranges}): cropped, blurred or removed for part of the clip?",
                                {"gaps": data["gaps"], "coverage": data["coverage"], "method": data["method"]}))
         return out
+
+
+def _coverage(samples: list[Sample], duration: float) -> float:
+    """Share of ``duration`` the samples showing the mark stand for."""
+    if not duration:
+        return 0.0
+    return sum(b - a for s, (a, b) in zip(samples, spans_of(samples, duration)) if s.seen) / duration
+
+
+def _changed_share(a: FrameGradients, b: FrameGradients, motion, change_grad: float) -> float:
+    """Share of the pixels whose gradient changed by more than ``change_grad`` from ``b``
+    (aligned by the 2x3 ``motion``) to ``a``."""
+    H, W = a.gx.shape
+    bx, by = (cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+              for f in (b.gx, b.gy))
+    return float(((a.gx - bx) ** 2 + (a.gy - by) ** 2 > change_grad ** 2).mean())
+
+
+def _part(gray: np.ndarray, box, f: int) -> np.ndarray:
+    """The active picture ``box`` (analysis px) cut from ``gray``, a copy reduced by ``f``."""
+    bx, by, bw, bh = box
+    return gray[by // f:(by + bh) // f, bx // f:(bx + bw) // f]
 
 
 def _displacement(motion, hw) -> float:

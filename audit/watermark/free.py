@@ -93,12 +93,13 @@ class FixedOverlayFinder:
         sy = sum(b[2] for b in self._buf)
         mags = [b[3] for b in self._buf]
         smag = sum(mags)
-        lo = np.minimum.reduce(mags)
-        hi = np.maximum.reduce(mags)
+        lo, hi = mags[0], mags[0]
+        for m in mags[1:]:   # pairwise: ``np.minimum.reduce`` of a list first stacks it into a copy
+            lo, hi = np.minimum(lo, m), np.maximum(hi, m)
         mean_mag = smag / k
         cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
         textured = mean_mag > self.min_grad
-        n_tex = int(textured.sum())
+        n_tex = int(np.count_nonzero(textured))
         if n_tex == 0:
             return WindowState(times[-1], False, 0.0, None)
         # Fixed: the same direction *and* an edge under the pixel in every frame of the window
@@ -108,9 +109,11 @@ class FixedOverlayFinder:
         # coded size, the gradient's border rule): not evidence of an overlay.
         m = BORDER_PX
         fixed[:m], fixed[-m:], fixed[:, :m], fixed[:, -m:] = False, False, False, False
-        share = float(fixed.sum()) / n_tex
+        share = float(np.count_nonzero(fixed)) / n_tex
         if share > self.static_share:
             return WindowState(times[-1], False, share, None)
+        if share == 0.0:
+            return WindowState(times[-1], True, share, None)   # nothing fixed: no overlay
         # ... and NOT fixed in the scene: what is fixed in the frame because the scene barely
         # moves there (the centre of a zoom, an edge sliding along itself: a horizontal edge
         # under a pan, a radial one under a zoom) is just as consistent once the frames are

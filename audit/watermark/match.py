@@ -18,14 +18,17 @@ about 0.24 while one with it at opacity 0.25 scores 0.43 or more (scene seeds 7-
 closing note of issue 4). Hence the detector's two thresholds: a high one to *find* the
 mark anywhere, a low one to *verify* it at a known place.
 
-Speed: the whole-frame search is coarse-to-fine (every other scale on a copy reduced by 2 or
-4, the best few candidates re-scored at full resolution near their position and scale);
-the detector runs it only while it has not found the mark.
+Speed: the whole-frame search is coarse-to-fine (one search per distinct reduced copy of the
+template, on the frame reduced by 2 or 4 so the copy is 5-8 px tall, normalised over the
+copy's box; the best few candidates re-scored at full resolution near their position and
+scale); the detector runs it only while it has not found the mark. A frame's full-resolution
+gradients are computed only where asked (``FrameImage``): holding a found mark costs patches
+around its place, not the frame.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -33,11 +36,11 @@ import numpy as np
 
 from ..errors import InputError
 
-# Reductions of the coarse levels (the frame's gradients area-averaged by 4, by 2) and the
-# smallest template height (px) searched at each: a scale is searched at the coarsest level
-# that keeps it at least that tall, at full resolution below (a quarter-size copy needs more
-# pixels to keep its shape than a half-size one).
-LEVELS = ((4, 9), (2, 6))
+# Reductions of the coarse levels (by 4, by 2) and the smallest template height (px) searched
+# at each: a scale is searched at the coarsest level that keeps it at least that tall, at full
+# resolution below. The coarse search only ranks candidates (a 5 px copy of a mark is a blob
+# with its outline); the full-resolution score decides.
+LEVELS = ((4, 5), (2, 5))
 # How far (full-resolution px) around a coarse candidate the fine search looks.
 REFINE_PX = 3
 # How many scales either side of a coarse candidate's the fine search tries (the half-resolution
@@ -88,12 +91,13 @@ class ScaledTemplate:
     gx: np.ndarray
     gy: np.ndarray
     support: np.ndarray
+    box: bool = False   # normalised over the whole box (a box filter), not the support
 
 
-def _scaled(bgra: np.ndarray, index: int, height: int, blur_px: float) -> ScaledTemplate | None:
+def _scaled(bgra: np.ndarray, index: int, height: int, blur_px: float, least: int = 6) -> ScaledTemplate | None:
     h0, w0 = bgra.shape[:2]
     w = int(round(w0 * height / h0))
-    if height < 6 or w < 6:
+    if height < least or w < least:
         return None
     interp = cv2.INTER_AREA if height < h0 else cv2.INTER_LINEAR
     t = cv2.resize(bgra, (w, height), interpolation=interp).astype(np.float32)
@@ -123,6 +127,7 @@ class TemplateBank:
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
         self.coarse: dict[int, tuple[int, ScaledTemplate]] = {}   # scale index -> (reduction, copy)
+        self._spectra: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}   # coarse copies' DFTs
         for ti, (bgra, (lo, hi)) in enumerate(zip(templates, ranges)):
             lo, hi = max(6.0, lo), max(6.0, hi)
             n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
@@ -134,13 +139,58 @@ class TemplateBank:
                 for f, least in LEVELS:
                     if h // f >= least:
                         # the blur is reduced too: the coarse level is the fine one seen from afar
-                        small = _scaled(bgra, ti, h // f, blur_px / f)
+                        small = _scaled(bgra, ti, h // f, blur_px / f, least)
                         if small is not None:
+                            # a few px tall, the support fills most of the box: normalised over
+                            # the box (a box filter, a third of the cost) to rank candidates
+                            small = replace(small, box=True)
                             self.coarse[len(self.scales) - 1] = (f, small)
                             break
 
     def __len__(self) -> int:
         return len(self.scales)
+
+    def coarse_best(self, field: "FrameGradients", i: int) -> "Match | None":
+        """Best position of scale ``i``'s reduced copy on ``field`` (reduced as much), scored
+        as ``FrameGradients.score_map`` does a box-normalised template. The numerator is one
+        inverse DFT of the field's spectra (made once per field) times the copy's (made once
+        per field size), not two ``matchTemplate`` calls each transforming the field again."""
+        _, st = self.coarse[i]
+        H, W = field.shape
+        h, w = st.height, st.width
+        if h > H or w > W:
+            return None
+        fx, fy = field.spectra()
+        DH, DW = fx.shape
+        key = (i, DH, DW)
+        ts = self._spectra.get(key)
+        if ts is None:
+            ts = self._spectra[key] = tuple(
+                cv2.dft(cv2.copyMakeBorder(t, 0, DH - h, 0, DW - w, cv2.BORDER_CONSTANT, value=0)) for t in (st.gx, st.gy))
+        prod = cv2.mulSpectrums(fx, ts[0], 0, conjB=True)
+        prod += cv2.mulSpectrums(fy, ts[1], 0, conjB=True)
+        num = cv2.idft(prod, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)[: H - h + 1, : W - w + 1]
+        den = cv2.boxFilter(field.energy, -1, (w, h), anchor=(0, 0), normalize=False,
+                            borderType=cv2.BORDER_CONSTANT)[: H - h + 1, : W - w + 1]
+        score = num / np.sqrt(np.maximum(den, 4.0 * float(st.support.sum())))
+        _, mx, _, loc = cv2.minMaxLoc(score)
+        return Match(float(mx), loc[0], loc[1], w, h, i)
+
+    def coarse_order(self) -> list[int]:
+        """The scales the coarse search tries: one per distinct reduced copy (neighbouring
+        scales reduced to the same height are one search), every other scale of those
+        searched at full resolution."""
+        out, seen, n = [], set(), len(self.scales)
+        for i, st in enumerate(self.scales):
+            if i in self.coarse:
+                f, small = self.coarse[i]
+                key = (st.template, f, small.height, small.width)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(i)
+            elif i % 2 == 0 or i == n - 1:
+                out.append(i)
+        return out
 
 
 @dataclass(frozen=True)
@@ -173,7 +223,34 @@ class FrameGradients:
 
     def __init__(self, gx: np.ndarray, gy: np.ndarray):
         self.gx, self.gy = gx, gy
-        self.energy = gx * gx + gy * gy
+        self.shape = gx.shape
+        self._energy = None
+        self._spectra = None
+
+    def spectra(self) -> tuple[np.ndarray, np.ndarray]:
+        """The DFTs (OpenCV's packed real format) of gx and gy zero-padded to a fast size, for
+        correlating many templates with the field (``TemplateBank.coarse_best``)."""
+        if self._spectra is None:
+            H, W = self.shape
+            pad = (0, cv2.getOptimalDFTSize(H) - H, 0, cv2.getOptimalDFTSize(W) - W)
+            self._spectra = tuple(cv2.dft(cv2.copyMakeBorder(np.ascontiguousarray(f), *pad, cv2.BORDER_CONSTANT,
+                                                             value=0)) for f in (self.gx, self.gy))
+        return self._spectra
+
+    @property
+    def energy(self) -> np.ndarray:
+        if self._energy is None:
+            self._energy = self.gx * self.gx + self.gy * self.gy
+        return self._energy
+
+    def reduced(self, f: int) -> "FrameGradients":
+        """The field reduced by ``f`` (area-averaged), for the coarse search."""
+        return reduced(self, f)
+
+    def patch(self, x0: int, y0: int, x1: int, y1: int) -> "FrameGradients":
+        H, W = self.shape
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+        return FrameGradients(self.gx[y0:y1, x0:x1], self.gy[y0:y1, x0:x1])
 
     def __sub__(self, other: "FrameGradients") -> "FrameGradients":
         return FrameGradients(self.gx - other.gx, self.gy - other.gy)
@@ -195,7 +272,12 @@ class FrameGradients:
         ys, xs = slice(y0, y1 + st.height), slice(x0, x1 + st.width)
         num = cv2.matchTemplate(self.gx[ys, xs], st.gx, cv2.TM_CCORR)
         num += cv2.matchTemplate(self.gy[ys, xs], st.gy, cv2.TM_CCORR)
-        den = cv2.matchTemplate(self.energy[ys, xs], st.support, cv2.TM_CCORR)
+        if st.box:
+            e = cv2.boxFilter(self.energy[ys, xs], -1, (st.width, st.height), anchor=(0, 0), normalize=False,
+                              borderType=cv2.BORDER_CONSTANT)
+            den = e[: num.shape[0], : num.shape[1]]
+        else:
+            den = cv2.matchTemplate(self.energy[ys, xs], st.support, cv2.TM_CCORR)
         # Floor: flat areas (no gradient at all) must score 0, not noise divided by ~0.
         floor = 4.0 * float(st.support.sum())
         return num / np.sqrt(np.maximum(den, floor)), x0, y0
@@ -210,6 +292,103 @@ class FrameGradients:
             return None
         _, mx, _, loc = cv2.minMaxLoc(m)
         return Match(float(mx), x0 + loc[0], y0 + loc[1], st.width, st.height, index)
+
+
+class FrameImage:
+    """One frame's match copy (grey, uint8) whose gradient field is computed only where it is
+    asked for: verifying a known place or following the mark nearby costs a patch of a few
+    hundred pixels, not the frame; the whole field (``field``, capped at ``clip``; ``raw``, not
+    capped) is made on first use and kept. A patch is cut with a margin wider than the blur and
+    Sobel kernels reach, so it holds the whole field's own values there."""
+
+    MARGIN = 6
+
+    def __init__(self, gray: np.ndarray, blur_px: float, clip: float, lower=None):
+        """``lower``: {f: this copy reduced by f (uint8)} the caller has made; other
+        reductions are resized here."""
+        self.gray, self.blur_px, self.clip, self._lower = gray, blur_px, clip, lower
+        self.shape = gray.shape
+        self._field: FrameGradients | None = None
+        self._raw: FrameGradients | None = None
+        self._reduced: dict[int, FrameGradients] = {}
+
+    def raw(self) -> "FrameGradients":
+        if self._raw is None:
+            self._raw = FrameGradients(*gradients(self.gray, self.blur_px))
+        return self._raw
+
+    def field(self) -> "FrameGradients":
+        if self._field is None:
+            r = self.raw()
+            self._field = FrameGradients(*clipped(r.gx, r.gy, self.clip))
+        return self._field
+
+    def patch(self, x0: int, y0: int, x1: int, y1: int) -> "FrameGradients":
+        """The capped field over x0 <= x < x1, y0 <= y < y1 (clamped to the frame)."""
+        H, W = self.shape
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+        if self._field is not None or (x1 - x0) * (y1 - y0) > 0.25 * H * W:
+            f = self.field()   # most of the frame: made whole once, kept
+            return FrameGradients(f.gx[y0:y1, x0:x1], f.gy[y0:y1, x0:x1])
+        m = self.MARGIN
+        a, b, c, d = max(0, x0 - m), max(0, y0 - m), min(W, x1 + m), min(H, y1 + m)
+        gx, gy = gradients(self.gray[b:d, a:c], self.blur_px)
+        ys, xs = slice(y0 - b, y1 - b), slice(x0 - a, x1 - a)
+        return FrameGradients(*clipped(gx[ys, xs], gy[ys, xs], self.clip))
+
+    def reduced(self, f: int) -> "FrameGradients":
+        """The capped field of the copy reduced by ``f`` (area-averaged grey, blur reduced
+        too: the frame as the reduced templates are, seen from afar)."""
+        if f not in self._reduced:
+            H, W = self.shape
+            small = self._lower.get(f) if self._lower else None
+            if small is None or min(small.shape) < 8:
+                small = cv2.resize(self.gray, (max(8, W // f), max(8, H // f)), interpolation=cv2.INTER_AREA)
+            self._reduced[f] = FrameGradients(*clipped(*gradients(small, self.blur_px / f), self.clip))
+        return self._reduced[f]
+
+    def best(self, st: "ScaledTemplate", index: int, roi=None) -> "Match | None":
+        return _best_in_patches([self], st, index, roi)
+
+    def at(self, st: "ScaledTemplate", index: int, x: int, y: int, slack: int = 1) -> "Match | None":
+        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
+
+
+class MeanImage:
+    """Several frames' fields averaged (a moving scene averages out, a still mark does not),
+    computed where asked like a ``FrameImage``'s."""
+
+    def __init__(self, images: list[FrameImage]):
+        self.images = images
+        self.shape = images[0].shape
+
+    def reduced(self, f: int) -> "FrameGradients":
+        return FrameGradients.mean([i.reduced(f) for i in self.images])
+
+    def patch(self, x0: int, y0: int, x1: int, y1: int) -> "FrameGradients":
+        return FrameGradients.mean([i.patch(x0, y0, x1, y1) for i in self.images])
+
+    def best(self, st: "ScaledTemplate", index: int, roi=None) -> "Match | None":
+        return _best_in_patches(self.images, st, index, roi)
+
+    def at(self, st: "ScaledTemplate", index: int, x: int, y: int, slack: int = 1) -> "Match | None":
+        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
+
+
+def _best_in_patches(images: list[FrameImage], st: "ScaledTemplate", index: int, roi) -> "Match | None":
+    """Best position of ``st`` with its top-left corner in ``roi`` (x0, y0, x1, y1; the whole
+    frame when None) on the images' fields averaged there."""
+    H, W = images[0].shape
+    x0, y0, x1, y1 = roi if roi else (0, 0, W - st.width, H - st.height)
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(W - st.width, x1), min(H - st.height, y1)
+    if x1 < x0 or y1 < y0:
+        return None
+    box = (x0, y0, x1 + st.width, y1 + st.height)
+    fields = [i.patch(*box) for i in images]
+    fg = fields[0] if len(fields) == 1 else FrameGradients.mean(fields)
+    m = fg.best(st, index)
+    return None if m is None else Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, index)
 
 
 def search(fg: FrameGradients, bank: TemplateBank, indices=None, roi=None) -> Match | None:
@@ -230,21 +409,22 @@ def reduced(fg: FrameGradients, f: int) -> FrameGradients:
                           cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
 
 
-def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) -> Match | None:
+def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
     """Search every scale cheaply, then verify the best few at full resolution.
 
-    Every other scale is tried: on the field reduced by 4 or 2 when the bank has a copy of it
-    reduced as much (16x or 4x fewer pixels, and a smaller template), else at full
-    resolution (the small scales). The ``candidates`` best (scale, position) are then
-    re-scored at full resolution, near their position, at their scale and its neighbours."""
-    coarse = [i for i in range(len(bank.scales)) if i % 2 == 0 or i == len(bank.scales) - 1]
-    levels = {f: reduced(fg, f) for f in {bank.coarse[i][0] for i in coarse if i in bank.coarse}}
+    ``fg``: a ``FrameGradients``, ``FrameImage`` or ``MeanImage``. Every other scale is tried
+    on the field reduced as much as the bank's copy of it (``LEVELS``; at full resolution for
+    scales too small for any). The ``candidates`` best (scale, position) are then re-scored at
+    full resolution, near their position, at their scale and its neighbours: one patch of the
+    full-resolution field per candidate, large enough for the largest of them."""
+    coarse = bank.coarse_order()
+    levels = {f: fg.reduced(f) for f in {bank.coarse[i][0] for i in coarse if i in bank.coarse}}
     found: list[tuple[Match, int]] = []
     for i in coarse:
         st = bank.scales[i]
         if i in bank.coarse:
             f, small = bank.coarse[i]
-            m = levels[f].best(small, i)
+            m = bank.coarse_best(levels[f], i)
             if m is not None:
                 found.append((Match(m.score, f * m.x, f * m.y, st.width, st.height, i), f))
         else:
@@ -257,7 +437,11 @@ def coarse_to_fine(fg: FrameGradients, bank: TemplateBank, candidates: int = 8) 
         near = [i for i in range(c.scale - REFINE_SCALES, c.scale + REFINE_SCALES + 1)
                 if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
         r = REFINE_PX * max(1, f // 2)
-        m = search(fg, bank, near, roi=(c.x - r, c.y - r, c.x + r, c.y + r))
+        x0, y0 = max(0, c.x - r), max(0, c.y - r)
+        w = max(bank.scales[i].width for i in near)
+        h = max(bank.scales[i].height for i in near)
+        part = fg.patch(x0, y0, c.x + r + w, c.y + r + h)
+        m = search(part, bank, near, roi=(c.x - r - x0, c.y - r - y0, c.x + r - x0, c.y + r - y0))
         if m is not None and (best is None or m.score > best.score):
-            best = m
+            best = Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, m.scale)
     return best
