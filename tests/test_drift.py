@@ -98,3 +98,30 @@ def test_a_reference_that_cannot_be_used_is_a_finding_not_just_a_note(render_cli
     r, d = _drift(clip, reference=str(flat))
     f = [f for f in r["findings"] if f["code"] == "quality.reference_unusable"]
     assert len(f) == 1 and f[0]["severity"] == "info" and "flat.png" in f[0]["message"]
+
+
+def test_a_cell_seen_in_few_intervals_does_not_count_unless_no_shot_score_is_left():
+    """``steady_displacement``: a cell measured in under ``cell_share`` of the intervals (a
+    mover's or a leaving point's cell) is left out, so one steady cell pattern decides; when
+    fewer than four cells have that support, cells seen in half of the intervals are taken
+    instead rather than leaving the shot without a score."""
+    import numpy as np
+
+    from audit.quality.drift import MIN_CELLS, steady_displacement
+
+    n, cells = 10, 8
+    durs = np.full(n, 0.5)
+    rates = np.zeros((n, cells, 2))
+    rates[..., 0] = 0.2                              # 1 px over the 5 s shot in every cell
+    rates[6:, 4:, :] = np.nan                        # cells 4-7 seen in 6 of 10 intervals ...
+    rates[:6, 4:, 0] = 3.0                           # ... moving 3 px/s while seen
+    disp = steady_displacement(rates, durs, 0.0, (0.7, 0.5))
+    assert np.isfinite(disp[:4]).all() and np.isnan(disp[4:]).all()
+    assert np.median(disp[np.isfinite(disp)]) == pytest.approx(1.0)
+    # at the old single share of 0.5 those cells would count and lift the median to 8 px (15 px in four of eight)
+    assert np.median(steady_displacement(rates, durs, 0.0, (0.5,))) == pytest.approx(8.0)
+    # fewer than MIN_CELLS cells with 70 % support: the half share is the fallback
+    sparse = rates.copy()
+    sparse[6:, 1:4, :] = np.nan
+    disp = steady_displacement(sparse, durs, 0.0, (0.7, 0.5))
+    assert np.isfinite(disp).sum() == cells >= MIN_CELLS

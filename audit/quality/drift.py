@@ -15,8 +15,12 @@ Drift is what persists: per cell, the median residual *rate* over the shot's int
 second, a vector) less ``confidence_z`` standard errors of that median, times the shot's
 duration: how far that part of the picture moved that no camera explains, in the same direction,
 for most of the shot. A mover crosses a cell for a minority of the intervals and natural motion
-changes direction: the median and its error bound leave them out. ``score``: over the cells with
-support, the median of that displacement (px at 1280 px wide), largest over the shots. On tripod
+changes direction: the median and its error bound leave them out. Only cells measured in at
+least ``[drift] cell_share`` of the shot's intervals count (half of them when fewer than four
+cells reach that): a cell that movers or leaving points keep emptying gets its median from the
+few intervals it happened to be seen in, which is where most of the clean clips' spread was.
+``score``: over the cells with support, the median of that displacement (px at 1280 px wide),
+largest over the shots. On tripod
 footage a warp of the whole picture growing to w px over the clip scores 0.2-0.3 w; a
 deformation that comes and goes, or covers under half the picture, scores little (jitter and
 the reference check see other failures).
@@ -39,6 +43,7 @@ from .tracks import SIDE, frame_tracks
 
 GRID = (6, 4)          # cells across, down (swapped for portrait frames)
 MIN_POINTS = 15        # points followed over an interval for it to count
+MIN_CELLS = 4          # cells with support a shot needs for a score
 PX_AT = 1280.0         # scores are px at this width (the injected warps' unit)
 THRESH = 0.7           # px at the tracked copy: RANSAC inlier distance of the camera models
 RICHER = 0.1           # share of the points a richer camera model must explain beyond a simpler one
@@ -150,6 +155,21 @@ def persistent_displacement(rates: np.ndarray, durations: np.ndarray, min_share:
     return out
 
 
+def steady_displacement(rates: np.ndarray, durations: np.ndarray, z: float,
+                        shares: tuple[float, ...]) -> np.ndarray:
+    """``persistent_displacement`` over the cells measured in at least the first of ``shares``
+    of the intervals; when fewer than ``MIN_CELLS`` cells have that support, the next share is
+    tried (so a shot whose points come and go still gets a score). A cell seen in only half of
+    the intervals is mostly one that movers or leaving points empty: its median rate comes from
+    the intervals it happened to be seen in, which is where the clean clips' spread comes from."""
+    disp = np.full(rates.shape[1], np.nan)
+    for share in shares:
+        disp = persistent_displacement(rates, durations, min_share=share, z=z)
+        if np.isfinite(disp).sum() >= MIN_CELLS:
+            break
+    return disp
+
+
 class DriftDetector(Detector):
     name = "drift"
     slot = "metrics"
@@ -164,6 +184,7 @@ class DriftDetector(Detector):
         self.gate = float(pol["gate_px"])
         self.spread = float(pol["spread_px"])
         self.z = float(pol["confidence_z"])
+        self.shares = (float(pol["cell_share"]), 0.5)
         self.key: dict[int, np.ndarray] = {}       # id -> position at the interval's start
         self.key_t: float | None = None
         self.scale = 1.0                            # px of the tracked copy -> px at 1280 wide
@@ -247,13 +268,13 @@ class DriftDetector(Detector):
             durs = np.array([self.intervals[p][1] for p in pos])
             # the curve: the same measure over the shot so far (it grows when drift does)
             for j in range(3, len(pos) + 1):
-                disp = persistent_displacement(rates[:j], durs[:j], z=self.z)
+                disp = steady_displacement(rates[:j], durs[:j], self.z, self.shares)
                 ok = np.isfinite(disp)
                 ts.append(self.intervals[pos[j - 1]][0])
-                vs.append(float(np.median(disp[ok])) if ok.sum() >= 4 else float("nan"))
-            disp = persistent_displacement(rates, durs, z=self.z)
+                vs.append(float(np.median(disp[ok])) if ok.sum() >= MIN_CELLS else float("nan"))
+            disp = steady_displacement(rates, durs, self.z, self.shares)
             ok = np.isfinite(disp)
-            if ok.sum() < 4:
+            if ok.sum() < MIN_CELLS:
                 continue
             score = float(np.median(disp[ok]))
             if k < n_shots:
