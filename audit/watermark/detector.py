@@ -62,6 +62,14 @@ MIN_MATCH_PX = 10.0
 # A match copy at least this share of the analysis frame's size is the analysis frame itself
 # (no copy resized on every analysed frame; its reduced copies are the frame's own).
 SNAP_SCALE = 0.8
+# The template-free search beside the known marks looks at one window in this many analysed
+# frames (each frame still in one window: the windows are ``free_window_s`` long, 3 frames at
+# the default settings); alone, at every frame.
+FREE_BESIDE_EVERY = 2
+# Clip time (share of the duration the container gives) the search beside the known marks
+# goes on after its overlay can no longer reach ``free_beside_coverage``: a duration a little
+# short does not stop it early.
+FREE_BESIDE_SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,9 @@ class WatermarkDetector(Detector):
                          and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
         self._known_seen = False  # a known mark seen on enough frames: the search beside it stops
+        self._free_lost = 0.0     # clip time (s) the search beside has settled as without its overlay
+        self._free_final = 0      # free_samples settled (no window to come spans them)
+        self._free_over = False   # its overlay can no longer be reported: the search beside stops
         self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
         self.next_t: float | None = None
@@ -202,8 +213,9 @@ class WatermarkDetector(Detector):
             # gradients only where a search asks (a known place, a neighbourhood, a candidate)
             img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]), lower)
             self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
-            if self.free_too and not self._known_found():
+            if self.free_too and not self._free_over and not self._known_found():
                 self._feed_free_beside(frame, box, motion)
+                self._free_over = self._free_hopeless()
         else:
             gx, gy = gradients(g, float(self.pol["blur_px"]))
             self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
@@ -216,6 +228,23 @@ class WatermarkDetector(Detector):
         if not self._known_seen and len(self.samples) % 10 == 0:
             self._known_seen = sum(1 for s in self.samples if s.seen) >= 2 * int(self.pol["min_hits"]) + 2
         return self._known_seen
+
+    def _free_hopeless(self) -> bool:
+        """Can the overlay the search beside the known marks follows no longer be seen over
+        ``free_beside_coverage`` of the clip (the time it has settled as without it is more
+        than the rest, by ``FREE_BESIDE_SLACK``)? Only a sample no window to come spans is
+        settled. A clip whose duration is unknown is searched to its end."""
+        duration = float(getattr(self.ctx.media, "duration_s", 0.0) or 0.0)
+        samples, window = self.free_samples, self.free.window if self.free is not None else 0
+        while window and self._free_final < len(samples) - window:
+            i = self._free_final
+            s = samples[i]
+            if not s.seen:
+                a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
+                self._free_lost += (s.t + samples[i + 1].t) / 2 - a
+            self._free_final += 1
+        bar = float(self.pol["free_beside_coverage"])
+        return duration > 0 and self._free_lost > (1.0 - bar + FREE_BESIDE_SLACK) * duration
 
     def _feed_free_beside(self, frame, box, motion) -> None:
         """The template-free search on the analysis frame, beside the known marks'."""
@@ -563,7 +592,8 @@ class WatermarkDetector(Detector):
             self.free = FixedOverlayFinder(
                 window=round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1, min_grad=p["free_min_grad"],
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
-                max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
+                max_area=p["free_max_area"], min_orientation=p["free_min_orientation"],
+                every=FREE_BESIDE_EVERY if samples is self.free_samples else 1)
         samples.append(Sample(t, None))
         state = self.free.push(t, gx, gy, motion)
         if state is None:
@@ -585,7 +615,7 @@ class WatermarkDetector(Detector):
         media = self.ctx.media
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         samples, method = self.samples, self.method
-        if self.free_too and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
+        if self.free_too and not self._free_over and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
                 and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]) \
                 and _coverage(self.free_samples, duration) >= float(self.pol["free_beside_coverage"]):
             # no known mark, but an overlay, seen over much of the clip as one a generator or
