@@ -52,6 +52,11 @@ from .track import spans as spans_of
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
+# ... and on one in twice as many once nothing has been found for twice the look-back
+# (``lookback_s``): a clip without the mark. A mark that turns up then is found a little later
+# (the searches on the averaged frames are then 2 * LONG_SEARCH_EVERY frames apart in a moving
+# shot, less than the look-back), and the look-back reaches its first frames.
+LONG_SEARCH_EVERY = 6
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -395,7 +400,8 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        every = FULL_SEARCH_EVERY
+        long = self.unseen > 2.0 * float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
+        every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
         scheduled = self.unseen <= 3 or self.unseen % every == 0
         # Right after the mark was lost both searches run; long after (a clip without it),
         # the scheduled searches alternate between the difference (in a moving shot) and the
