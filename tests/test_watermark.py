@@ -355,3 +355,43 @@ def test_coarse_search_by_dft_scores_as_the_template_match():
                 tried += 1
                 assert (a.x, a.y, a.w, a.h) == (b.x, b.y, b.w, b.h) and abs(a.score - b.score) < 1e-4
     assert tried >= 10
+
+
+def test_fixed_overlay_finder_looks_at_one_window_in_every_until_one_shows_an_overlay():
+    """With ``every`` = 2 (the search beside the known marks) a window is looked at on one
+    frame in two while none shows an overlay, every frame covered; once one shows it, every
+    window is looked at (a faint overlay missed by one window is caught by the next)."""
+    import cv2
+    import numpy as np
+
+    from audit.watermark.free import FixedOverlayFinder
+
+    rng = np.random.default_rng(5)
+    H, W = 120, 160
+    pan = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+
+    def frame(overlay: bool):
+        # a new texture every frame (content that moves), and a square outline fixed in the frame
+        gx, gy = (cv2.GaussianBlur(rng.normal(0, 100, (H, W)).astype(np.float32), (5, 5), 1.5) for _ in range(2))
+        if overlay:
+            gx[50:70, 69:72] += 150.0
+            gx[50:70, 89:92] -= 150.0
+            gy[49:52, 70:90] += 150.0
+            gy[69:72, 70:90] -= 150.0
+        return gx, gy
+
+    for every in (1, 2):
+        finder = FixedOverlayFinder(window=3, min_grad=12, consistency=0.9, static_share=0.25, max_area=0.06,
+                                    min_orientation=0.3, every=every)
+        looked, shown = [], []
+        for n in range(1, 15):
+            state = finder.push(n / 5, *frame(overlay=n >= 7), pan)
+            if state is not None:
+                looked.append(n)
+                shown.append(state.overlay is not None)
+        assert looked[0] == 3 and not any(shown[:3]) and sum(shown) >= 3 and shown[-1]
+        # the next window looked at: ``every`` frames on, or the next frame after one showing it
+        for i in range(1, len(looked)):
+            assert looked[i] - looked[i - 1] == (1 if shown[i - 1] else every)
+        if every == 2:
+            assert looked[:3] == [3, 5, 7]

@@ -52,6 +52,11 @@ from .track import spans as spans_of
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
+# ... and on one in twice as many once nothing has been found for twice the look-back
+# (``lookback_s``): a clip without the mark. A mark that turns up then is found a little later
+# (the searches on the averaged frames are then 2 * LONG_SEARCH_EVERY frames apart in a moving
+# shot, less than the look-back), and the look-back reaches its first frames.
+LONG_SEARCH_EVERY = 6
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -62,6 +67,14 @@ MIN_MATCH_PX = 10.0
 # A match copy at least this share of the analysis frame's size is the analysis frame itself
 # (no copy resized on every analysed frame; its reduced copies are the frame's own).
 SNAP_SCALE = 0.8
+# The template-free search beside the known marks looks at one window in this many analysed
+# frames (each frame still in one window: the windows are ``free_window_s`` long, 3 frames at
+# the default settings); alone, at every frame.
+FREE_BESIDE_EVERY = 2
+# Clip time (share of the duration the container gives) the search beside the known marks
+# goes on after its overlay can no longer reach ``free_beside_coverage``: a duration a little
+# short does not stop it early.
+FREE_BESIDE_SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,9 @@ class WatermarkDetector(Detector):
                          and bool(self.pol["free_beside_known"]))
         self.free_samples: list[Sample] = []
         self._known_seen = False  # a known mark seen on enough frames: the search beside it stops
+        self._free_lost = 0.0     # clip time (s) the search beside has settled as without its overlay
+        self._free_final = 0      # free_samples settled (no window to come spans them)
+        self._free_over = False   # its overlay can no longer be reported: the search beside stops
         self._free_scale = 1.0
         self.step = 1.0 / float(self.pol["sample_fps"])
         self.next_t: float | None = None
@@ -202,8 +218,9 @@ class WatermarkDetector(Detector):
             # gradients only where a search asks (a known place, a neighbourhood, a candidate)
             img = FrameImage(g, float(self.pol["blur_px"]), float(self.pol["grad_clip"]), lower)
             self._feed_template(frame.t, img, to_display, _scaled_motion(motion, s * sx))
-            if self.free_too and not self._known_found():
+            if self.free_too and not self._free_over and not self._known_found():
                 self._feed_free_beside(frame, box, motion)
+                self._free_over = self._free_hopeless()
         else:
             gx, gy = gradients(g, float(self.pol["blur_px"]))
             self._feed_free(frame.t, gx, gy, to_display, _scaled_motion(motion, s * sx), self.samples)
@@ -216,6 +233,23 @@ class WatermarkDetector(Detector):
         if not self._known_seen and len(self.samples) % 10 == 0:
             self._known_seen = sum(1 for s in self.samples if s.seen) >= 2 * int(self.pol["min_hits"]) + 2
         return self._known_seen
+
+    def _free_hopeless(self) -> bool:
+        """Can the overlay the search beside the known marks follows no longer be seen over
+        ``free_beside_coverage`` of the clip (the time it has settled as without it is more
+        than the rest, by ``FREE_BESIDE_SLACK``)? Only a sample no window to come spans is
+        settled. A clip whose duration is unknown is searched to its end."""
+        duration = float(getattr(self.ctx.media, "duration_s", 0.0) or 0.0)
+        samples, window = self.free_samples, self.free.window if self.free is not None else 0
+        while window and self._free_final < len(samples) - window:
+            i = self._free_final
+            s = samples[i]
+            if not s.seen:
+                a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
+                self._free_lost += (s.t + samples[i + 1].t) / 2 - a
+            self._free_final += 1
+        bar = float(self.pol["free_beside_coverage"])
+        return duration > 0 and self._free_lost > (1.0 - bar + FREE_BESIDE_SLACK) * duration
 
     def _feed_free_beside(self, frame, box, motion) -> None:
         """The template-free search on the analysis frame, beside the known marks'."""
@@ -366,7 +400,8 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        every = FULL_SEARCH_EVERY
+        long = self.unseen > 2.0 * float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
+        every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
         scheduled = self.unseen <= 3 or self.unseen % every == 0
         # Right after the mark was lost both searches run; long after (a clip without it),
         # the scheduled searches alternate between the difference (in a moving shot) and the
@@ -563,7 +598,8 @@ class WatermarkDetector(Detector):
             self.free = FixedOverlayFinder(
                 window=round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1, min_grad=p["free_min_grad"],
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
-                max_area=p["free_max_area"], min_orientation=p["free_min_orientation"])
+                max_area=p["free_max_area"], min_orientation=p["free_min_orientation"],
+                every=FREE_BESIDE_EVERY if samples is self.free_samples else 1)
         samples.append(Sample(t, None))
         state = self.free.push(t, gx, gy, motion)
         if state is None:
@@ -585,7 +621,7 @@ class WatermarkDetector(Detector):
         media = self.ctx.media
         duration = media.duration_s or (self.samples[-1].t + 1.0 / (media.fps or 30.0) if self.samples else 0.0)
         samples, method = self.samples, self.method
-        if self.free_too and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
+        if self.free_too and not self._free_over and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
                 and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]) \
                 and _coverage(self.free_samples, duration) >= float(self.pol["free_beside_coverage"]):
             # no known mark, but an overlay, seen over much of the clip as one a generator or

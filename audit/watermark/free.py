@@ -59,11 +59,18 @@ class WindowState:
 
 class FixedOverlayFinder:
     """Feed gradient fields of analysed frames (same size, in time order); ``push`` returns the
-    state of the window that ends at that frame (``None`` until the window is full)."""
+    state of the window that ends at that frame (``None`` until the window is full). With
+    ``every`` > 1 a window is looked at on one frame in ``every`` (``None`` on the others: each
+    frame is still in a window looked at, ``every`` being at most ``window``), and on every
+    frame again while the last window looked at showed an overlay (a faint overlay is not
+    seen in every window: the frames the ones between show it in count too)."""
 
     def __init__(self, *, window: int, min_grad: float, consistency: float, static_share: float,
-                 max_area: float, min_orientation: float, ring_static: float = 0.2):
+                 max_area: float, min_orientation: float, ring_static: float = 0.2, every: int = 1):
         self.window = max(3, int(window))
+        self.every = max(1, min(int(every), self.window))
+        self._since = 0        # frames pushed since the last window looked at
+        self._showing = False  # did that window show an overlay
         self.min_grad = min_grad
         self.consistency = consistency
         self.static_share = static_share
@@ -83,8 +90,16 @@ class FixedOverlayFinder:
             buf.append((bt, bgx, bgy, bmag, step @ T if (step is not None and T is not None) else None))
         buf.append((t, gx, gy, cv2.magnitude(gx, gy), np.eye(3)))
         self._buf = buf
-        if len(self._buf) < self.window:
+        self._since += 1
+        if len(self._buf) < self.window or (self._since < self.every and not self._showing):
             return None
+        self._since = 0
+        state = self._state()
+        self._showing = state.overlay is not None
+        return state
+
+    def _state(self) -> WindowState:
+        """What the window of the frames buffered says."""
         times = tuple(b[0] for b in self._buf)
         k = len(self._buf)
         if any(b[4] is None for b in self._buf):

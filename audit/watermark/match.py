@@ -431,17 +431,32 @@ def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
             m = fg.best(st, i)
             if m is not None:
                 found.append((m, 1))
-    best = None
+    # Candidates of one template at overlapping places and sizes (often the same spot seen by
+    # two neighbouring coarse copies) are refined together, over the union of their places
+    # and scales: one patch and each scale once, not once per candidate.
+    groups: list[list[int]] = []   # [template, first scale, last scale, x0, y0, x1, y1] (top-left corners)
     for c, f in sorted(found, key=lambda p: -p[0].score)[:candidates]:
         t = bank.scales[c.scale].template
         near = [i for i in range(c.scale - REFINE_SCALES, c.scale + REFINE_SCALES + 1)
                 if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
         r = REFINE_PX * max(1, f // 2)
-        x0, y0 = max(0, c.x - r), max(0, c.y - r)
+        g = [t, near[0], near[-1], c.x - r, c.y - r, c.x + r, c.y + r]
+        for o in groups:
+            if o[0] == t and g[1] <= o[2] + 1 and o[1] <= g[2] + 1 and g[3] <= o[5] and o[3] <= g[5] \
+                    and g[4] <= o[6] and o[4] <= g[6]:
+                o[1:] = [min(o[1], g[1]), max(o[2], g[2]), min(o[3], g[3]), min(o[4], g[4]), max(o[5], g[5]),
+                         max(o[6], g[6])]
+                break
+        else:
+            groups.append(g)
+    best = None
+    for _, lo, hi, rx0, ry0, rx1, ry1 in groups:
+        near = list(range(lo, hi + 1))
+        x0, y0 = max(0, rx0), max(0, ry0)
         w = max(bank.scales[i].width for i in near)
         h = max(bank.scales[i].height for i in near)
-        part = fg.patch(x0, y0, c.x + r + w, c.y + r + h)
-        m = search(part, bank, near, roi=(c.x - r - x0, c.y - r - y0, c.x + r - x0, c.y + r - y0))
+        part = fg.patch(x0, y0, rx1 + w, ry1 + h)
+        m = search(part, bank, near, roi=(rx0 - x0, ry0 - y0, rx1 - x0, ry1 - y0))
         if m is not None and (best is None or m.score > best.score):
             best = Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, m.scale)
     return best
