@@ -44,7 +44,8 @@ from .free import FixedOverlayFinder
 from .known import known_mark, mark_path
 from .match import (FrameGradients, FrameImage, Match, MeanImage, TemplateBank, TemplateError, clipped,
                     coarse_to_fine, gradients, load_template)
-from .track import Sample
+from .track import Sample, span
+from .track import coverage as coverage_of
 from .track import gaps as gaps_of
 from .track import segments as segments_of
 from .track import spans as spans_of
@@ -243,10 +244,9 @@ class WatermarkDetector(Detector):
         samples, window = self.free_samples, self.free.window if self.free is not None else 0
         while window and self._free_final < len(samples) - window:
             i = self._free_final
-            s = samples[i]
-            if not s.seen:
-                a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
-                self._free_lost += (s.t + samples[i + 1].t) / 2 - a
+            if not samples[i].seen:
+                a, b = span(samples, i, duration)
+                self._free_lost += b - a
             self._free_final += 1
         bar = float(self.pol["free_beside_coverage"])
         return duration > 0 and self._free_lost > (1.0 - bar + FREE_BESIDE_SLACK) * duration
@@ -623,7 +623,8 @@ class WatermarkDetector(Detector):
         samples, method = self.samples, self.method
         if self.free_too and not self._free_over and sum(1 for s in samples if s.seen) < int(self.pol["min_hits"]) \
                 and sum(1 for s in self.free_samples if s.seen) >= int(self.pol["min_hits"]) \
-                and _coverage(self.free_samples, duration) >= float(self.pol["free_beside_coverage"]):
+                and coverage_of(self.free_samples, spans_of(self.free_samples, duration), duration) \
+                >= float(self.pol["free_beside_coverage"]):
             # no known mark, but an overlay, seen over much of the clip as one a generator or
             # a channel adds is (scenery fixed in the frame for a moment, while the camera
             # follows it, is seen in a window or two)
@@ -631,7 +632,7 @@ class WatermarkDetector(Detector):
         hits = [s for s in samples if s.seen]
         present = len(hits) >= int(self.pol["min_hits"])
         spans = spans_of(samples, duration)
-        coverage = sum(b - a for s, (a, b) in zip(samples, spans) if s.seen) / duration if duration else 0.0
+        coverage = coverage_of(samples, spans, duration)
         gaps = gaps_of(samples, spans, float(self.pol["min_gap_s"])) if present else []
         undecidable = sum(b - a for s, (a, b) in zip(samples, spans) if s.seen is None)
         if self._box is not None:
@@ -693,13 +694,6 @@ class WatermarkDetector(Detector):
                                f"({ranges}): cropped, blurred or removed for part of the clip?",
                                {"gaps": data["gaps"], "coverage": data["coverage"], "method": data["method"]}))
         return out
-
-
-def _coverage(samples: list[Sample], duration: float) -> float:
-    """Share of ``duration`` the samples showing the mark stand for."""
-    if not duration:
-        return 0.0
-    return sum(b - a for s, (a, b) in zip(samples, spans_of(samples, duration)) if s.seen) / duration
 
 
 def _changed_share(a: FrameGradients, b: FrameGradients, motion, change_grad: float) -> float:

@@ -170,10 +170,7 @@ class TemplateBank:
         prod = cv2.mulSpectrums(fx, ts[0], 0, conjB=True)
         prod += cv2.mulSpectrums(fy, ts[1], 0, conjB=True)
         num = cv2.idft(prod, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)[: H - h + 1, : W - w + 1]
-        den = cv2.boxFilter(field.energy, -1, (w, h), anchor=(0, 0), normalize=False,
-                            borderType=cv2.BORDER_CONSTANT)[: H - h + 1, : W - w + 1]
-        score = num / np.sqrt(np.maximum(den, 4.0 * float(st.support.sum())))
-        _, mx, _, loc = cv2.minMaxLoc(score)
+        _, mx, _, loc = cv2.minMaxLoc(_ncc(num, field.energy, st))
         return Match(float(mx), loc[0], loc[1], w, h, i)
 
     def coarse_order(self) -> list[int]:
@@ -218,7 +215,16 @@ def clipped(gx: np.ndarray, gy: np.ndarray, clip: float) -> tuple[np.ndarray, np
     return gx * k, gy * k
 
 
-class FrameGradients:
+class _Field:
+    """What the three kinds of field (``FrameGradients``, ``FrameImage``, ``MeanImage``) share
+    on top of their own ``best``."""
+
+    def at(self, st: "ScaledTemplate", index: int, x: int, y: int, slack: int = 1) -> "Match | None":
+        """Best score of ``st`` within ``slack`` px of (x, y): is the mark still there?"""
+        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
+
+
+class FrameGradients(_Field):
     """A frame's gradients, shared by every template and scale tried on it."""
 
     def __init__(self, gx: np.ndarray, gy: np.ndarray):
@@ -263,28 +269,13 @@ class FrameGradients:
     def score_map(self, st: ScaledTemplate, roi: tuple[int, int, int, int] | None = None):
         """NCC map of ``st`` over the frame (or over ``roi`` = x0, y0, x1, y1 of top-left
         positions). Returns (map, x0, y0)."""
-        H, W = self.gx.shape
-        x0, y0, x1, y1 = roi if roi else (0, 0, W - st.width, H - st.height)
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(W - st.width, x1), min(H - st.height, y1)
+        x0, y0, x1, y1 = _corners(self.shape, st, roi)
         if x1 < x0 or y1 < y0:
             return None, x0, y0
         ys, xs = slice(y0, y1 + st.height), slice(x0, x1 + st.width)
         num = cv2.matchTemplate(self.gx[ys, xs], st.gx, cv2.TM_CCORR)
         num += cv2.matchTemplate(self.gy[ys, xs], st.gy, cv2.TM_CCORR)
-        if st.box:
-            e = cv2.boxFilter(self.energy[ys, xs], -1, (st.width, st.height), anchor=(0, 0), normalize=False,
-                              borderType=cv2.BORDER_CONSTANT)
-            den = e[: num.shape[0], : num.shape[1]]
-        else:
-            den = cv2.matchTemplate(self.energy[ys, xs], st.support, cv2.TM_CCORR)
-        # Floor: flat areas (no gradient at all) must score 0, not noise divided by ~0.
-        floor = 4.0 * float(st.support.sum())
-        return num / np.sqrt(np.maximum(den, floor)), x0, y0
-
-    def at(self, st: ScaledTemplate, index: int, x: int, y: int, slack: int = 1) -> Match | None:
-        """Best score of ``st`` within ``slack`` px of (x, y): is the mark still there?"""
-        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
+        return _ncc(num, self.energy[ys, xs], st), x0, y0
 
     def best(self, st: ScaledTemplate, index: int, roi=None) -> Match | None:
         m, x0, y0 = self.score_map(st, roi)
@@ -294,7 +285,7 @@ class FrameGradients:
         return Match(float(mx), x0 + loc[0], y0 + loc[1], st.width, st.height, index)
 
 
-class FrameImage:
+class FrameImage(_Field):
     """One frame's match copy (grey, uint8) whose gradient field is computed only where it is
     asked for: verifying a known place or following the mark nearby costs a patch of a few
     hundred pixels, not the frame; the whole field (``field``, capped at ``clip``; ``raw``, not
@@ -328,8 +319,7 @@ class FrameImage:
         H, W = self.shape
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
         if self._field is not None or (x1 - x0) * (y1 - y0) > 0.25 * H * W:
-            f = self.field()   # most of the frame: made whole once, kept
-            return FrameGradients(f.gx[y0:y1, x0:x1], f.gy[y0:y1, x0:x1])
+            return self.field().patch(x0, y0, x1, y1)   # most of the frame: made whole once, kept
         m = self.MARGIN
         a, b, c, d = max(0, x0 - m), max(0, y0 - m), min(W, x1 + m), min(H, y1 + m)
         gx, gy = gradients(self.gray[b:d, a:c], self.blur_px)
@@ -350,11 +340,8 @@ class FrameImage:
     def best(self, st: "ScaledTemplate", index: int, roi=None) -> "Match | None":
         return _best_in_patches([self], st, index, roi)
 
-    def at(self, st: "ScaledTemplate", index: int, x: int, y: int, slack: int = 1) -> "Match | None":
-        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
 
-
-class MeanImage:
+class MeanImage(_Field):
     """Several frames' fields averaged (a moving scene averages out, a still mark does not),
     computed where asked like a ``FrameImage``'s."""
 
@@ -371,17 +358,11 @@ class MeanImage:
     def best(self, st: "ScaledTemplate", index: int, roi=None) -> "Match | None":
         return _best_in_patches(self.images, st, index, roi)
 
-    def at(self, st: "ScaledTemplate", index: int, x: int, y: int, slack: int = 1) -> "Match | None":
-        return self.best(st, index, roi=(x - slack, y - slack, x + slack, y + slack))
-
 
 def _best_in_patches(images: list[FrameImage], st: "ScaledTemplate", index: int, roi) -> "Match | None":
     """Best position of ``st`` with its top-left corner in ``roi`` (x0, y0, x1, y1; the whole
     frame when None) on the images' fields averaged there."""
-    H, W = images[0].shape
-    x0, y0, x1, y1 = roi if roi else (0, 0, W - st.width, H - st.height)
-    x0, y0 = max(0, x0), max(0, y0)
-    x1, y1 = min(W - st.width, x1), min(H - st.height, y1)
+    x0, y0, x1, y1 = _corners(images[0].shape, st, roi)
     if x1 < x0 or y1 < y0:
         return None
     box = (x0, y0, x1 + st.width, y1 + st.height)
@@ -389,6 +370,28 @@ def _best_in_patches(images: list[FrameImage], st: "ScaledTemplate", index: int,
     fg = fields[0] if len(fields) == 1 else FrameGradients.mean(fields)
     m = fg.best(st, index)
     return None if m is None else Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, index)
+
+
+def _corners(shape: tuple[int, int], st: "ScaledTemplate", roi) -> tuple[int, int, int, int]:
+    """The top-left positions (x0, y0, x1, y1, inclusive) of ``st`` within ``roi`` that keep it
+    inside a field of ``shape``; the whole field when ``roi`` is None. Empty when x1 < x0 or
+    y1 < y0."""
+    H, W = shape
+    x0, y0, x1, y1 = roi if roi else (0, 0, W - st.width, H - st.height)
+    return max(0, x0), max(0, y0), min(W - st.width, x1), min(H - st.height, y1)
+
+
+def _ncc(num: np.ndarray, energy: np.ndarray, st: "ScaledTemplate") -> np.ndarray:
+    """The correlation ``num`` of a field with ``st`` normalised by the field's energy under
+    the template's support (under its whole box for a box-normalised copy); ``energy`` covers
+    the positions of ``num`` plus the template's size."""
+    if st.box:
+        den = cv2.boxFilter(energy, -1, (st.width, st.height), anchor=(0, 0), normalize=False,
+                            borderType=cv2.BORDER_CONSTANT)[: num.shape[0], : num.shape[1]]
+    else:
+        den = cv2.matchTemplate(energy, st.support, cv2.TM_CCORR)
+    # Floor: flat areas (no gradient at all) must score 0, not noise divided by ~0.
+    return num / np.sqrt(np.maximum(den, 4.0 * float(st.support.sum())))
 
 
 def search(fg: FrameGradients, bank: TemplateBank, indices=None, roi=None) -> Match | None:

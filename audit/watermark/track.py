@@ -19,16 +19,23 @@ class Sample:
 
 
 
-def spans(samples: list[Sample], duration: float) -> list[tuple[float, float]]:
-    """The stretch of clip time each sample stands for: half-way to its neighbours, the first
+def span(samples: list[Sample], i: int, duration: float) -> tuple[float, float]:
+    """The stretch of clip time sample ``i`` stands for: half-way to its neighbours, the first
     from 0, the last to the end."""
-    out = []
-    n = len(samples)
-    for i, s in enumerate(samples):
-        a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
-        b = max(duration, s.t) if i == n - 1 else (s.t + samples[i + 1].t) / 2
-        out.append((a, b))
-    return out
+    s = samples[i]
+    a = 0.0 if i == 0 else (samples[i - 1].t + s.t) / 2
+    b = max(duration, s.t) if i == len(samples) - 1 else (s.t + samples[i + 1].t) / 2
+    return a, b
+
+
+def spans(samples: list[Sample], duration: float) -> list[tuple[float, float]]:
+    """``span`` of every sample."""
+    return [span(samples, i, duration) for i in range(len(samples))]
+
+
+def coverage(samples: list[Sample], spans: list[tuple[float, float]], duration: float) -> float:
+    """Share of ``duration`` the samples showing the mark stand for (``spans``: theirs)."""
+    return sum(b - a for s, (a, b) in zip(samples, spans) if s.seen) / duration if duration else 0.0
 
 
 def gaps(samples: list[Sample], spans: list[tuple[float, float]], min_gap_s: float) -> list[list[float]]:
