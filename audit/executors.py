@@ -26,6 +26,13 @@ from .remote import is_url
 AuditFn = Callable[[AuditTask], dict]
 
 
+def _error_clip(task: AuditTask, finding: Finding) -> dict:
+    """The contract dict of a clip that got no audit, only ``finding``."""
+    return contract.clip_dict(
+        path=task.path, verdict="error", source=task.source, media=None, blocks={}, metrics={}, findings=[finding]
+    )
+
+
 def crashed_clip(task: AuditTask, detail: str) -> dict:
     """The contract dict of a clip whose worker died while auditing it."""
     f = Finding(
@@ -36,9 +43,7 @@ def crashed_clip(task: AuditTask, detail: str) -> dict:
         "the decoder; audit it alone with --jobs 0 to see the native error.",
         {"detail": detail},
     )
-    return contract.clip_dict(
-        path=task.path, verdict="error", source=task.source, media=None, blocks={}, metrics={}, findings=[f]
-    )
+    return _error_clip(task, f)
 
 
 def pin_threads(threads: int = 1) -> None:
@@ -325,9 +330,7 @@ def timeout_clip(task: AuditTask, limit_s: float, elapsed_s: float) -> dict:
         "the decoder spin, or a very long clip: raise the limit in the policy if it is genuine.",
         {"limit_s": round(limit_s, 1), "elapsed_s": round(elapsed_s, 1)},
     )
-    return contract.clip_dict(
-        path=task.path, verdict="error", source=task.source, media=None, blocks={}, metrics={}, findings=[f]
-    )
+    return _error_clip(task, f)
 
 
 def make_executor(jobs: int, fn: AuditFn = audit_clip, kind: str = "local", scheduler: str | None = None, log=None):
