@@ -40,7 +40,7 @@ from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
 from ..quality.motion import frame_motion, scale_matrix, small_gray
 from .active import ActivePicture
-from .free import FixedOverlayFinder
+from .free import FixedOverlayFinder, label_type
 from .known import known_mark, mark_path
 from .match import (FrameGradients, FrameImage, Match, MeanImage, TemplateBank, TemplateError, clipped,
                     coarse_to_fine, gradients, load_template)
@@ -402,11 +402,15 @@ class WatermarkDetector(Detector):
             return back
         long = self.unseen > 2.0 * float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
         every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
-        scheduled = self.unseen <= 3 or self.unseen % every == 0
-        # Right after the mark was lost both searches run; long after (a clip without it),
-        # the scheduled searches alternate between the difference (in a moving shot) and the
-        # averaged frames: half the cost where nothing is to be found.
-        early = self.unseen <= 3
+        # Right after the mark was lost both searches run on each of the next three frames. At
+        # the clip's start nothing was lost: its second frame is left to the third's search,
+        # whose average holds it and whose difference is taken from the first frame (the
+        # look-back reaches it when the mark is found).
+        early = self.unseen <= 3 and not (self.unseen == 2 and len(self.samples) == 2)
+        scheduled = early or self.unseen % every == 0
+        # Long after (a clip without it), the scheduled searches alternate between the
+        # difference (in a moving shot) and the averaged frames: half the cost where nothing is
+        # to be found.
         turn = bool((self.unseen // every) % 2)
         cands = self._arrival(fg, prev, motion, scheduled, early or turn)
         changes = {id(c) for c in cands}
@@ -508,7 +512,7 @@ class WatermarkDetector(Detector):
         arriving or leaving is one patch about its size; specks of codec noise and the large
         patches of something moving in the shot are left out)."""
         joined = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
-        n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(*joined.shape))
         smallest = min(st.height for st in self.bank.scales)
         wmax = 2 * max(st.width for st in self.bank.scales) + 4
         hmax = 2 * max(st.height for st in self.bank.scales) + 4
