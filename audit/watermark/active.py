@@ -41,11 +41,11 @@ class ActivePicture:
         if self.shape != (H, W):
             self.shape, self._lo, self._hi = (H, W), None, None
             self.box = (0, 0, W, H)
-        if float(gray.max()) - float(gray.min()) <= self.tolerance:
-            return self.box   # flat all over: a black or faded frame says nothing about bars
         # per column (axis 0) and per row (axis 1): the line's darkest and brightest pixel
         lo = (gray.min(axis=0), gray.min(axis=1))
         hi = (gray.max(axis=0), gray.max(axis=1))
+        if float(hi[0].max()) - float(lo[0].min()) <= self.tolerance:
+            return self.box   # flat all over: a black or faded frame says nothing about bars
         if self._lo is None:
             self._lo, self._hi = lo, hi
         else:

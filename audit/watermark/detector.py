@@ -53,11 +53,12 @@ from .track import spans as spans_of
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
-# ... and on one in twice as many once nothing has been found for twice the look-back
+# ... and on one in more than twice as many once nothing has been found for twice the look-back
 # (``lookback_s``): a clip without the mark. A mark that turns up then is found a little later
 # (the searches on the averaged frames are then 2 * LONG_SEARCH_EVERY frames apart in a moving
-# shot, less than the look-back), and the look-back reaches its first frames.
-LONG_SEARCH_EVERY = 6
+# shot, 14, under the look-back's 15 at the default settings), and the look-back reaches its
+# first frames.
+LONG_SEARCH_EVERY = 7
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -70,7 +71,8 @@ MIN_MATCH_PX = 10.0
 SNAP_SCALE = 0.8
 # The template-free search beside the known marks looks at one window in this many analysed
 # frames (each frame still in one window: the windows are ``free_window_s`` long, 3 frames at
-# the default settings); alone, at every frame.
+# the default settings), and before any window has shown an overlay at one in as many as a
+# window has frames (the windows tile the frames); alone, at every frame.
 FREE_BESIDE_EVERY = 2
 # Clip time (share of the duration the container gives) the search beside the known marks
 # goes on after its overlay can no longer reach ``free_beside_coverage``: a duration a little
@@ -599,11 +601,13 @@ class WatermarkDetector(Detector):
     def _feed_free(self, t: float, gx, gy, to_display, motion, samples: list[Sample]) -> None:
         p = self.pol
         if self.free is None:
+            window = round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1
+            beside = samples is self.free_samples
             self.free = FixedOverlayFinder(
-                window=round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1, min_grad=p["free_min_grad"],
+                window=window, min_grad=p["free_min_grad"],
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"],
-                every=FREE_BESIDE_EVERY if samples is self.free_samples else 1)
+                every=FREE_BESIDE_EVERY if beside else 1, every_before=window if beside else None)
         samples.append(Sample(t, None))
         state = self.free.push(t, gx, gy, motion)
         if state is None:

@@ -63,14 +63,19 @@ class FixedOverlayFinder:
     ``every`` > 1 a window is looked at on one frame in ``every`` (``None`` on the others: each
     frame is still in a window looked at, ``every`` being at most ``window``), and on every
     frame again while the last window looked at showed an overlay (a faint overlay is not
-    seen in every window: the frames the ones between show it in count too)."""
+    seen in every window: the frames the ones between show it in count too). Until a window
+    has shown an overlay at all, one window in ``every_before`` (``every`` when not given; at
+    most ``window``: the windows then tile the frames)."""
 
     def __init__(self, *, window: int, min_grad: float, consistency: float, static_share: float,
-                 max_area: float, min_orientation: float, ring_static: float = 0.2, every: int = 1):
+                 max_area: float, min_orientation: float, ring_static: float = 0.2, every: int = 1,
+                 every_before: int | None = None):
         self.window = max(3, int(window))
         self.every = max(1, min(int(every), self.window))
+        self.every_before = self.every if every_before is None else max(1, min(int(every_before), self.window))
         self._since = 0        # frames pushed since the last window looked at
         self._showing = False  # did that window show an overlay
+        self._shown = False    # has any window shown one
         self.min_grad = min_grad
         self.consistency = consistency
         self.static_share = static_share
@@ -91,11 +96,13 @@ class FixedOverlayFinder:
         buf.append((t, gx, gy, cv2.magnitude(gx, gy), np.eye(3)))
         self._buf = buf
         self._since += 1
-        if len(self._buf) < self.window or (self._since < self.every and not self._showing):
+        if len(self._buf) < self.window or (self._since < (self.every if self._shown else self.every_before)
+                                            and not self._showing):
             return None
         self._since = 0
         state = self._state()
         self._showing = state.overlay is not None
+        self._shown |= self._showing
         return state
 
     def _state(self) -> WindowState:
