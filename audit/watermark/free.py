@@ -154,7 +154,8 @@ class FixedOverlayFinder:
         if xs.size == 0:
             return out
         pts = np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
-        n, cols = xs.size, 1024  # remap wants a map under 32767 on each side
+        n = xs.size
+        cols = n if n < 32767 else 1024  # remap wants a map under 32767 on each side
         sx = np.zeros(n, np.float32)
         sy = np.zeros(n, np.float32)
         smag = np.zeros(n, np.float32)
@@ -235,6 +236,8 @@ def label_type(H: int, W: int) -> int:
 
 def _as_map(v: np.ndarray, cols: int) -> np.ndarray:
     """Coordinates as a float32 remap map of ``cols`` columns (the tail padded with zeros)."""
+    if cols == v.size:
+        return v.astype(np.float32).reshape(1, cols)
     rows = -(-v.size // cols)
     out = np.zeros(rows * cols, np.float32)
     out[: v.size] = v
