@@ -170,6 +170,7 @@ class WatermarkDetector(Detector):
         keep = max(int(self.pol["accumulate"]), int(round(float(self.pol["lookback_s"]) * float(self.pol["sample_fps"]))))
         self.kept: deque = deque(maxlen=max(2, keep + 1))
         self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
+        self._step = np.eye(3)          # one frame's motion, as a 3x3 matrix
         self._motion_w = 0
         self._frame_w = 0
         self.active = ActivePicture(float(self.pol["bar_tolerance"]), float(self.pol["bar_min_share"]))
@@ -411,10 +412,11 @@ class WatermarkDetector(Detector):
         long = self.unseen > (1.0 if never else 2.0) * lookback
         every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
         # Right after the mark was lost both searches run on each of the next three frames. At
-        # the clip's start nothing was lost: its second frame is left to the third's search,
-        # whose average holds it and whose difference is taken from the first frame (the
-        # look-back reaches it when the mark is found).
-        early = self.unseen <= 3 and not (self.unseen == 2 and never)
+        # the clip's start nothing was lost: its first search is on its third frame, whose
+        # average holds the first two and whose difference is taken from the first (in a still
+        # shot the average is each of them again); the look-back reaches them when the mark
+        # is found there.
+        early = self.unseen <= 3 and not (never and self.unseen < 3)
         scheduled = early or self.unseen % every == 0
         # Long after (a clip without it), the scheduled searches alternate between the
         # difference (in a moving shot) and the averaged frames: half the cost where nothing is
@@ -587,7 +589,8 @@ class WatermarkDetector(Detector):
             self.scene_motion = None
             return
         if self.scene_motion is not None:
-            self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
+            self._step[:2] = m.matrix   # its last row stays 0, 0, 1
+            self.scene_motion = self._step @ self.scene_motion
         self._motion_w = small_gray(frame).shape[1]
         self._frame_w = frame.width
 
