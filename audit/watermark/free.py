@@ -111,13 +111,16 @@ class FixedOverlayFinder:
         k = len(self._buf)
         if any(b[4] is None for b in self._buf):
             return WindowState(times[-1], False, 1.0, None)
-        sx = sum(b[1] for b in self._buf)
-        sy = sum(b[2] for b in self._buf)
-        mags = [b[3] for b in self._buf]
-        smag = sum(mags)
-        lo, hi = mags[0], mags[0]
-        for m in mags[1:]:   # pairwise: ``np.minimum.reduce`` of a list first stacks it into a copy
-            lo, hi = np.minimum(lo, m), np.maximum(hi, m)
+        # summed in place, pairwise (``np.minimum.reduce`` of a list first stacks it into a copy)
+        first, second, *rest = self._buf
+        sx, sy, smag = (first[i] + second[i] for i in (1, 2, 3))
+        lo, hi = np.minimum(first[3], second[3]), np.maximum(first[3], second[3])
+        for b in rest:
+            sx += b[1]
+            sy += b[2]
+            smag += b[3]
+            np.minimum(lo, b[3], out=lo)
+            np.maximum(hi, b[3], out=hi)
         mean_mag = smag / k
         cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
         textured = mean_mag > self.min_grad
