@@ -54,8 +54,7 @@ from .track import spans as spans_of
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
 # ... and on one in more than twice as many once nothing has been found for twice the look-back
-# (``lookback_s``; once the look-back in a clip where nothing was seen yet): a clip without the
-# mark. A mark that turns up then is found a little later
+# (``lookback_s``): a clip without the mark. A mark that turns up then is found a little later
 # (the searches on the averaged frames are then 2 * LONG_SEARCH_EVERY frames apart in a moving
 # shot, 14, under the look-back's 15 at the default settings), and the look-back reaches its
 # first frames.
@@ -404,12 +403,9 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
-        # A lost mark is looked for on one frame in FULL_SEARCH_EVERY for twice the look-back,
-        # then in LONG_SEARCH_EVERY; in a clip where nothing was seen yet, after one look-back
-        # (nothing was lost there to find again soon).
+        # nothing seen since the clip's start
         never = self.unseen == len(self.samples)
-        lookback = float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
-        long = self.unseen > (1.0 if never else 2.0) * lookback
+        long = self.unseen > 2.0 * float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
         every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
         # Right after the mark was lost both searches run on each of the next three frames. At
         # the clip's start nothing was lost: its first search is on its third frame, whose
