@@ -121,15 +121,16 @@ class FixedOverlayFinder:
             smag += b[3]
             np.minimum(lo, b[3], out=lo)
             np.maximum(hi, b[3], out=hi)
-        mean_mag = smag / k
-        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
-        textured = mean_mag > self.min_grad
+        textured = smag / k > self.min_grad
         n_tex = int(np.count_nonzero(textured))
         if n_tex == 0:
             return WindowState(times[-1], False, 0.0, None)
+        # the consistency |sum g| / sum |g| (smag and hi are not needed after: reused in place)
+        cons = cv2.magnitude(sx, sy)
+        np.divide(cons, np.maximum(smag, 1e-6, out=smag), out=cons)
         # Fixed: the same direction *and* an edge under the pixel in every frame of the window
         # (a curved edge sliding along itself keeps its direction for a while, not its place).
-        fixed = textured & (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        fixed = textured & (cons > self.consistency) & (lo > np.multiply(hi, 0.5, out=hi)) & (lo > self.min_grad)
         # The outermost rows and columns are fixed in every encoded video (padding of the
         # coded size, the gradient's border rule): not evidence of an overlay.
         m = BORDER_PX
