@@ -395,3 +395,17 @@ def test_fixed_overlay_finder_looks_at_one_window_in_every_until_one_shows_an_ov
             assert looked[i] - looked[i - 1] == (1 if shown[i - 1] else every)
         if every == 2:
             assert looked[:3] == [3, 5, 7]
+    # ``every_before`` = 3 (the window's frames): the windows tile the frames until one shows
+    # an overlay, then ``every`` as above
+    finder = FixedOverlayFinder(window=3, min_grad=12, consistency=0.9, static_share=0.25, max_area=0.06,
+                                min_orientation=0.3, every=2, every_before=3)
+    looked, shown = [], []
+    for n in range(1, 20):
+        state = finder.push(n / 5, *frame(overlay=n >= 7 and n != 15), pan)
+        if state is not None:
+            looked.append(n)
+            shown.append(state.overlay is not None)
+    assert looked[:3] == [3, 6, 9] and shown[:3] == [False, False, True]
+    first = shown.index(True)
+    for i in range(first + 1, len(looked)):
+        assert looked[i] - looked[i - 1] == (1 if shown[i - 1] else 2)

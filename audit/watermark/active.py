@@ -30,8 +30,9 @@ class ActivePicture:
     def __init__(self, tolerance: float = 14.0, min_share: float = 0.02):
         self.tolerance = float(tolerance)
         self.min_share = float(min_share)
-        self._lo = None   # per side: running min / max over frames of each edge line's pixels
+        self._lo = None   # per axis (columns, rows): running min / max over frames of each line's pixels
         self._hi = None
+        self._runs = None  # per axis: the runs of flat lines from either edge (lines further in stay as they are)
         self.shape: tuple[int, int] | None = None
         self.box: tuple[int, int, int, int] | None = None
 
@@ -39,37 +40,48 @@ class ActivePicture:
         """Take one frame; return the active picture box (x, y, w, h) after it."""
         H, W = gray.shape
         if self.shape != (H, W):
-            self.shape, self._lo, self._hi = (H, W), None, None
+            self.shape, self._lo, self._hi, self._runs = (H, W), None, None, None
             self.box = (0, 0, W, H)
         if float(gray.max()) - float(gray.min()) <= self.tolerance:
             return self.box   # flat all over: a black or faded frame says nothing about bars
-        # per column (axis 0) and per row (axis 1): the line's darkest and brightest pixel
-        lo = (gray.min(axis=0), gray.min(axis=1))
-        hi = (gray.max(axis=0), gray.max(axis=1))
         if self._lo is None:
-            self._lo, self._hi = lo, hi
+            # per column (axis 0) and per row (axis 1): the line's darkest and brightest pixel
+            self._lo = (gray.min(axis=0), gray.min(axis=1))
+            self._hi = (gray.max(axis=0), gray.max(axis=1))
         else:
-            self._lo = tuple(np.minimum(a, b) for a, b in zip(self._lo, lo))
-            self._hi = tuple(np.maximum(a, b) for a, b in zip(self._hi, hi))
+            # A line that is not flat never is again, and a bar is a run of flat lines from
+            # the edge: only the lines of those runs can change the box (each run ends at a
+            # line that is not flat). A frame without bars costs its extremes only.
+            for axis, (a, b) in enumerate(self._runs):
+                n = self._lo[axis].size
+                for part in ((slice(0, a),) if a + b >= n else (slice(0, a), slice(n - b, n))):
+                    if part.stop > part.start:
+                        lines = gray[:, part] if axis == 0 else gray[part]
+                        lo, hi = self._lo[axis][part], self._hi[axis][part]
+                        np.minimum(lo, lines.min(axis=axis), out=lo)
+                        np.maximum(hi, lines.max(axis=axis), out=hi)
         self.box = self._box()
         return self.box
 
     def _box(self) -> tuple[int, int, int, int]:
         H, W = self.shape
-        cols = self._bars(self._lo[0], self._hi[0])
-        rows = self._bars(self._lo[1], self._hi[1])
+        self._runs = (self._flat_runs(self._lo[0], self._hi[0]), self._flat_runs(self._lo[1], self._hi[1]))
+        cols = self._bars(self._lo[0], self._hi[0], *self._runs[0])
+        rows = self._bars(self._lo[1], self._hi[1], *self._runs[1])
         (left, right), (top, bottom) = cols, rows
         return left, top, W - left - right, H - top - bottom
 
-    def _bars(self, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int]:
-        """Widths of the bars at the start and the end of one axis (0 when none)."""
+    def _flat_runs(self, lo: np.ndarray, hi: np.ndarray) -> tuple[int, int]:
+        """Lengths of the runs of flat lines (within ``tolerance`` over every frame) from the
+        start and from the end of one axis."""
         n = lo.size
         flat = (hi.astype(np.int16) - lo.astype(np.int16)) <= self.tolerance
-        widths = []
-        for seq in (flat, flat[::-1]):
-            run = int(np.argmin(seq)) if not seq.all() else n
-            widths.append(run)
-        a, b = widths
+        return tuple(int(np.argmin(seq)) if not seq.all() else n for seq in (flat, flat[::-1]))
+
+    def _bars(self, lo: np.ndarray, hi: np.ndarray, a: int, b: int) -> tuple[int, int]:
+        """Widths of the bars at the start and the end of one axis (0 when none), from the
+        runs of flat lines ``a`` and ``b``."""
+        n = lo.size
         if a + b >= 0.8 * n:
             return 0, 0   # no picture left between them: not bars
         least = max(2, int(np.ceil(self.min_share * n)))

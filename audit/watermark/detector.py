@@ -40,7 +40,7 @@ from ..detectors import Detector, DetectorResult
 from ..findings import FAIL, RUNTIME, WARN, WATERMARK, Finding
 from ..quality.motion import frame_motion, scale_matrix, small_gray
 from .active import ActivePicture
-from .free import FixedOverlayFinder
+from .free import FixedOverlayFinder, label_type
 from .known import known_mark, mark_path
 from .match import (FrameGradients, FrameImage, Match, MeanImage, TemplateBank, TemplateError, clipped,
                     coarse_to_fine, gradients, load_template)
@@ -53,11 +53,12 @@ from .track import spans as spans_of
 # Once nothing has been found for a few analysed frames, search the whole frame on one in this
 # many (the frames in between are checked back when the mark is found).
 FULL_SEARCH_EVERY = 3
-# ... and on one in twice as many once nothing has been found for twice the look-back
+# ... and on one in more than twice as many once nothing has been found for twice the look-back
 # (``lookback_s``): a clip without the mark. A mark that turns up then is found a little later
 # (the searches on the averaged frames are then 2 * LONG_SEARCH_EVERY frames apart in a moving
-# shot, less than the look-back), and the look-back reaches its first frames.
-LONG_SEARCH_EVERY = 6
+# shot, 14, under the look-back's 15 at the default settings), and the look-back reaches its
+# first frames.
+LONG_SEARCH_EVERY = 7
 # Places the mark held that are checked first when it is lost (Sora's mark moves between a few).
 PLACES = 8
 # Patches of change (largest first) searched for the mark arriving or leaving, per frame.
@@ -70,7 +71,8 @@ MIN_MATCH_PX = 10.0
 SNAP_SCALE = 0.8
 # The template-free search beside the known marks looks at one window in this many analysed
 # frames (each frame still in one window: the windows are ``free_window_s`` long, 3 frames at
-# the default settings); alone, at every frame.
+# the default settings), and before any window has shown an overlay at one in as many as a
+# window has frames (the windows tile the frames); alone, at every frame.
 FREE_BESIDE_EVERY = 2
 # Clip time (share of the duration the container gives) the search beside the known marks
 # goes on after its overlay can no longer reach ``free_beside_coverage``: a duration a little
@@ -167,6 +169,7 @@ class WatermarkDetector(Detector):
         keep = max(int(self.pol["accumulate"]), int(round(float(self.pol["lookback_s"]) * float(self.pol["sample_fps"]))))
         self.kept: deque = deque(maxlen=max(2, keep + 1))
         self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
+        self._step = np.eye(3)          # one frame's motion, as a 3x3 matrix
         self._motion_w = 0
         self._frame_w = 0
         self.active = ActivePicture(float(self.pol["bar_tolerance"]), float(self.pol["bar_min_share"]))
@@ -400,13 +403,20 @@ class WatermarkDetector(Detector):
             self.unseen = 0
             self._look_back(back)
             return back
+        # nothing seen since the clip's start
+        never = self.unseen == len(self.samples)
         long = self.unseen > 2.0 * float(self.pol["lookback_s"]) * float(self.pol["sample_fps"])
         every = LONG_SEARCH_EVERY if long else FULL_SEARCH_EVERY
-        scheduled = self.unseen <= 3 or self.unseen % every == 0
-        # Right after the mark was lost both searches run; long after (a clip without it),
-        # the scheduled searches alternate between the difference (in a moving shot) and the
-        # averaged frames: half the cost where nothing is to be found.
-        early = self.unseen <= 3
+        # Right after the mark was lost both searches run on each of the next three frames. At
+        # the clip's start nothing was lost: its first search is on its third frame, whose
+        # average holds the first two and whose difference is taken from the first (in a still
+        # shot the average is each of them again); the look-back reaches them when the mark
+        # is found there.
+        early = self.unseen <= 3 and not (never and self.unseen < 3)
+        scheduled = early or self.unseen % every == 0
+        # Long after (a clip without it), the scheduled searches alternate between the
+        # difference (in a moving shot) and the averaged frames: half the cost where nothing is
+        # to be found.
         turn = bool((self.unseen // every) % 2)
         cands = self._arrival(fg, prev, motion, scheduled, early or turn)
         changes = {id(c) for c in cands}
@@ -508,7 +518,7 @@ class WatermarkDetector(Detector):
         arriving or leaving is one patch about its size; specks of codec noise and the large
         patches of something moving in the shot are left out)."""
         joined = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
-        n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(*joined.shape))
         smallest = min(st.height for st in self.bank.scales)
         wmax = 2 * max(st.width for st in self.bank.scales) + 4
         hmax = 2 * max(st.height for st in self.bank.scales) + 4
@@ -575,7 +585,8 @@ class WatermarkDetector(Detector):
             self.scene_motion = None
             return
         if self.scene_motion is not None:
-            self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
+            self._step[:2] = m.matrix   # its last row stays 0, 0, 1
+            self.scene_motion = self._step @ self.scene_motion
         self._motion_w = small_gray(frame).shape[1]
         self._frame_w = frame.width
 
@@ -595,11 +606,13 @@ class WatermarkDetector(Detector):
     def _feed_free(self, t: float, gx, gy, to_display, motion, samples: list[Sample]) -> None:
         p = self.pol
         if self.free is None:
+            window = round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1
+            beside = samples is self.free_samples
             self.free = FixedOverlayFinder(
-                window=round(float(p["free_window_s"]) * float(p["sample_fps"])) + 1, min_grad=p["free_min_grad"],
+                window=window, min_grad=p["free_min_grad"],
                 consistency=p["free_consistency"], static_share=p["free_static_share"],
                 max_area=p["free_max_area"], min_orientation=p["free_min_orientation"],
-                every=FREE_BESIDE_EVERY if samples is self.free_samples else 1)
+                every=FREE_BESIDE_EVERY if beside else 1, every_before=window if beside else None)
         samples.append(Sample(t, None))
         state = self.free.push(t, gx, gy, motion)
         if state is None:

@@ -63,14 +63,19 @@ class FixedOverlayFinder:
     ``every`` > 1 a window is looked at on one frame in ``every`` (``None`` on the others: each
     frame is still in a window looked at, ``every`` being at most ``window``), and on every
     frame again while the last window looked at showed an overlay (a faint overlay is not
-    seen in every window: the frames the ones between show it in count too)."""
+    seen in every window: the frames the ones between show it in count too). Until a window
+    has shown an overlay at all, one window in ``every_before`` (``every`` when not given; at
+    most ``window``: the windows then tile the frames)."""
 
     def __init__(self, *, window: int, min_grad: float, consistency: float, static_share: float,
-                 max_area: float, min_orientation: float, ring_static: float = 0.2, every: int = 1):
+                 max_area: float, min_orientation: float, ring_static: float = 0.2, every: int = 1,
+                 every_before: int | None = None):
         self.window = max(3, int(window))
         self.every = max(1, min(int(every), self.window))
+        self.every_before = self.every if every_before is None else max(1, min(int(every_before), self.window))
         self._since = 0        # frames pushed since the last window looked at
         self._showing = False  # did that window show an overlay
+        self._shown = False    # has any window shown one
         self.min_grad = min_grad
         self.consistency = consistency
         self.static_share = static_share
@@ -91,11 +96,13 @@ class FixedOverlayFinder:
         buf.append((t, gx, gy, cv2.magnitude(gx, gy), np.eye(3)))
         self._buf = buf
         self._since += 1
-        if len(self._buf) < self.window or (self._since < self.every and not self._showing):
+        if len(self._buf) < self.window or (self._since < (self.every if self._shown else self.every_before)
+                                            and not self._showing):
             return None
         self._since = 0
         state = self._state()
         self._showing = state.overlay is not None
+        self._shown |= self._showing
         return state
 
     def _state(self) -> WindowState:
@@ -104,22 +111,26 @@ class FixedOverlayFinder:
         k = len(self._buf)
         if any(b[4] is None for b in self._buf):
             return WindowState(times[-1], False, 1.0, None)
-        sx = sum(b[1] for b in self._buf)
-        sy = sum(b[2] for b in self._buf)
-        mags = [b[3] for b in self._buf]
-        smag = sum(mags)
-        lo, hi = mags[0], mags[0]
-        for m in mags[1:]:   # pairwise: ``np.minimum.reduce`` of a list first stacks it into a copy
-            lo, hi = np.minimum(lo, m), np.maximum(hi, m)
-        mean_mag = smag / k
-        cons = cv2.magnitude(sx, sy) / np.maximum(smag, 1e-6)
-        textured = mean_mag > self.min_grad
+        # summed in place, pairwise (``np.minimum.reduce`` of a list first stacks it into a copy)
+        first, second, *rest = self._buf
+        sx, sy, smag = (first[i] + second[i] for i in (1, 2, 3))
+        lo, hi = np.minimum(first[3], second[3]), np.maximum(first[3], second[3])
+        for b in rest:
+            sx += b[1]
+            sy += b[2]
+            smag += b[3]
+            np.minimum(lo, b[3], out=lo)
+            np.maximum(hi, b[3], out=hi)
+        textured = smag / k > self.min_grad
         n_tex = int(np.count_nonzero(textured))
         if n_tex == 0:
             return WindowState(times[-1], False, 0.0, None)
+        # the consistency |sum g| / sum |g| (smag and hi are not needed after: reused in place)
+        cons = cv2.magnitude(sx, sy)
+        np.divide(cons, np.maximum(smag, 1e-6, out=smag), out=cons)
         # Fixed: the same direction *and* an edge under the pixel in every frame of the window
         # (a curved edge sliding along itself keeps its direction for a while, not its place).
-        fixed = textured & (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        fixed = textured & (cons > self.consistency) & (lo > np.multiply(hi, 0.5, out=hi)) & (lo > self.min_grad)
         # The outermost rows and columns are fixed in every encoded video (padding of the
         # coded size, the gradient's border rule): not evidence of an overlay.
         m = BORDER_PX
@@ -147,7 +158,8 @@ class FixedOverlayFinder:
         if xs.size == 0:
             return out
         pts = np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
-        n, cols = xs.size, 1024  # remap wants a map under 32767 on each side
+        n = xs.size
+        cols = n if n < 32767 else 1024  # remap wants a map under 32767 on each side
         sx = np.zeros(n, np.float32)
         sy = np.zeros(n, np.float32)
         smag = np.zeros(n, np.float32)
@@ -177,7 +189,7 @@ class FixedOverlayFinder:
         # Join an overlay's thin strokes into one blob; isolated coincidences stay specks.
         r = max(2, int(round(min(H, W) * 0.02)))
         joined = cv2.morphologyEx(fixed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((r, r), np.uint8))
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(H, W))
         best = None
         min_px = max(12, int(0.001 * H * W))
         # Most components are specks: drop them all at once. A component's area bounds the fixed
@@ -194,23 +206,24 @@ class FixedOverlayFinder:
                 continue
             if _orientation_spread(sx[y:y + h, x:x + w][sel] / k, sy[y:y + h, x:x + w][sel] / k) < self.min_orientation:
                 continue
-            if not self._surroundings_move(fixed, textured, labels == i, x, y, w, h):
+            if not self._surroundings_move(fixed, textured, x, y, w, h):
                 continue
             score = float(cons[y:y + h, x:x + w][sel].mean())
             if best is None or px > best[0]:
                 best = (px, Overlay(round(score, 4), x, y, w, h, times))
         return best[1] if best else None
 
-    def _surroundings_move(self, fixed, textured, blob, x, y, w, h) -> bool:
+    def _surroundings_move(self, fixed, textured, x, y, w, h) -> bool:
         """An overlay stays put while the content *around it* moves. Where the content itself
         barely moves (the centre of a zoom, a slow corner of the scene) a still patch of
         scenery is fixed too, and so is its neighbourhood: such a blob is not an overlay.
         Looks at a ring around the blob's box (half its size wide); when the ring has little
-        texture it cannot tell and the blob stands."""
+        texture it cannot tell and the blob stands. (The blob's box, (x, y, w, h), holds all of
+        the blob.)"""
         H, W = fixed.shape
         m = max(4, max(w, h) // 2)
         x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
-        ring = textured[y0:y1, x0:x1] & ~blob[y0:y1, x0:x1]
+        ring = textured[y0:y1, x0:x1].copy()
         ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
         n = int(ring.sum())
         if n < 0.1 * ring.size:
@@ -218,8 +231,17 @@ class FixedOverlayFinder:
         return float((fixed[y0:y1, x0:x1] & ring).sum()) / n <= self.ring_static
 
 
+def label_type(H: int, W: int) -> int:
+    """The label type for ``cv2.connectedComponentsWithStats`` on an H x W image: 16-bit when
+    every label fits (8-connected components of one pixel at least one apart: at most one in
+    four pixels), which OpenCV labels several times faster than 32-bit."""
+    return cv2.CV_16U if (H + 1) * (W + 1) // 4 < 65535 else cv2.CV_32S
+
+
 def _as_map(v: np.ndarray, cols: int) -> np.ndarray:
     """Coordinates as a float32 remap map of ``cols`` columns (the tail padded with zeros)."""
+    if cols == v.size:
+        return v.astype(np.float32).reshape(1, cols)
     rows = -(-v.size // cols)
     out = np.zeros(rows * cols, np.float32)
     out[: v.size] = v
