@@ -169,7 +169,6 @@ class WatermarkDetector(Detector):
         keep = max(int(self.pol["accumulate"]), int(round(float(self.pol["lookback_s"]) * float(self.pol["sample_fps"]))))
         self.kept: deque = deque(maxlen=max(2, keep + 1))
         self.scene_motion = np.eye(3)   # template-free: scene motion since the last sample
-        self._step = np.eye(3)          # one frame's motion, as a 3x3 matrix
         self._motion_w = 0
         self._frame_w = 0
         self.active = ActivePicture(float(self.pol["bar_tolerance"]), float(self.pol["bar_min_share"]))
@@ -585,8 +584,7 @@ class WatermarkDetector(Detector):
             self.scene_motion = None
             return
         if self.scene_motion is not None:
-            self._step[:2] = m.matrix   # its last row stays 0, 0, 1
-            self.scene_motion = self._step @ self.scene_motion
+            self.scene_motion = np.vstack([m.matrix, [0.0, 0.0, 1.0]]) @ self.scene_motion
         self._motion_w = small_gray(frame).shape[1]
         self._frame_w = frame.width
 
