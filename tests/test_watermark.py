@@ -342,7 +342,7 @@ def test_coarse_search_by_dft_scores_as_the_template_match():
     from audit.watermark.known import known_mark, mark_path
     from audit.watermark.match import FrameGradients, TemplateBank, load_template
 
-    bank = TemplateBank([load_template(mark_path(known_mark("sora")))], (360, 640), ranges=[(10.8, 36.0)],
+    bank = TemplateBank([load_template(mark_path(known_mark("sora")))], (360, 640), ranges=[[(10.8, 36.0)]],
                         scale_step=1.06, blur_px=0.7)
     rng = np.random.default_rng(3)
     tried = 0
@@ -409,3 +409,37 @@ def test_fixed_overlay_finder_looks_at_one_window_in_every_until_one_shows_an_ov
     first = shown.index(True)
     for i in range(first + 1, len(looked)):
         assert looked[i] - looked[i - 1] == (1 if shown[i - 1] else 2)
+
+
+def test_small_template_found_at_its_own_size_beside_the_sora_mark(tmp_path):
+    """A template drawn smaller than the sizes searched (``min_height``, 5 % of the picture) is
+    searched at its own size too: a studio mark 27 px tall in a 1920x1080 still shot (2.5 % of
+    the picture), jumping between places every 2.5 s, is found beside the shipped Sora mark
+    (each template keeps its own candidates: the Sora mark's chance matches do not crowd it
+    out) and not on the same shot without it. With the template enlarged to 64 px, nothing
+    says the mark is small: it is searched from 5 % only, and missed."""
+    import cv2
+
+    from wm_clips import jump_clip, studio_mark
+
+    mark = studio_mark()
+    small = cv2.resize(mark, (int(round(mark.shape[1] * 27 / mark.shape[0])), 27), interpolation=cv2.INTER_AREA)
+    tpl = tmp_path / "studio.png"
+    cv2.imwrite(str(tpl), small)
+    big = tmp_path / "studio_big.png"
+    cv2.imwrite(str(big), cv2.resize(mark, (int(round(mark.shape[1] * 64 / mark.shape[0])), 64),
+                                     interpolation=cv2.INTER_AREA))
+    kw = dict(frame=(1920, 1080), picture=(1920, 1080), mark=mark, mark_h=27, seconds=5.5, fps=5)
+    info = jump_clip(tmp_path / "marked.mp4", opacity=0.8, **kw)
+    w = audit(info.path, templates=(str(tpl),))["watermark"]
+    assert w["present"] is True and w["mark"] == "studio.png" and w["known"] == ["sora"]
+    assert w["coverage"] >= 0.9, (w["coverage"], w["gaps"])
+    for t, *box in w["track"]:
+        i = max(j for j, tt in enumerate(info.times) if tt <= t + 1e-6)
+        assert all(abs(a - b) <= 3 for a, b in zip(box, info.boxes[i])), (t, box, info.boxes[i])
+    assert len({tuple(s["box"]) for s in w["segments"]}) == 3   # every place it jumped to
+    w = audit(info.path, templates=(str(big),))["watermark"]
+    assert w["present"] is False
+    clean = jump_clip(tmp_path / "clean.mp4", opacity=0.0, **kw)
+    w = audit(clean.path, templates=(str(tpl),))["watermark"]
+    assert w["present"] is False and w["track"] == []

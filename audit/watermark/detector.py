@@ -74,6 +74,12 @@ SNAP_SCALE = 0.8
 # the default settings), and before any window has shown an overlay at one in as many as a
 # window has frames (the windows tile the frames); alone, at every frame.
 FREE_BESIDE_EVERY = 2
+# A template drawn smaller than the smallest height searched (``min_height`` of the picture) is
+# also searched at its own height, within this factor either way: a template is cut from the
+# video at the size the mark has there, so a small mark is found without searching every size
+# between it and ``min_height`` (each size below that costs more than one above: the match copy
+# must keep it ``MIN_MATCH_PX`` tall).
+OWN_SIZE_BAND = 1.15
 # Clip time (share of the duration the container gives) the search beside the known marks
 # goes on after its overlay can no longer reach ``free_beside_coverage``: a duration a little
 # short does not stop it early.
@@ -82,13 +88,24 @@ FREE_BESIDE_SLACK = 0.05
 
 @dataclass(frozen=True)
 class Mark:
-    """One template searched: its name (a known mark's, or the file's), pixels (BGRA) and the
-    heights it is searched at (shares of the active picture's short side)."""
+    """One template searched: its name (a known mark's, or the file's), pixels (BGRA), the
+    heights it is searched at (shares of the active picture's short side) and, for a template
+    given, its own height (px: the rows its alpha covers), searched too when it is below them."""
 
     name: str
     bgra: np.ndarray
     min_height: float
     max_height: float
+    own_px: int | None = None
+
+    def bands(self, short: float) -> list[tuple[float, float]]:
+        """The heights searched, (lowest, highest) shares of ``short`` (the picture's short side,
+        displayed px): ``min_height`` to ``max_height``, and around its own height when that is
+        below them (``OWN_SIZE_BAND``)."""
+        out = [(self.min_height, self.max_height)]
+        if self.own_px and short > 0 and self.own_px / OWN_SIZE_BAND < self.min_height * short:
+            out.append((self.own_px / OWN_SIZE_BAND / short, min(self.own_px * OWN_SIZE_BAND / short, self.min_height)))
+        return out
 
 
 def template_paths(ctx) -> list[Path]:
@@ -127,7 +144,8 @@ class WatermarkDetector(Detector):
         lo, hi = float(self.pol["min_height"]), float(self.pol["max_height"])
         for p in self.paths:
             try:
-                self.marks.append(Mark(p.name, load_template(p), lo, hi))
+                bgra = load_template(p)
+                self.marks.append(Mark(p.name, bgra, lo, hi, int(np.count_nonzero(bgra[..., 3].any(axis=1)))))
             except TemplateError as e:
                 self.errors.append(Finding(RUNTIME, FAIL, e.code, f"{e}. {e.hint}.", {"template": str(p)}))
         self.templates = [m.bgra for m in self.marks]
@@ -177,6 +195,7 @@ class WatermarkDetector(Detector):
         self._sx = 1.0            # px of the frame searched (decoded or analysis) per analysis px
         self._src_sx = 1.0        # px of the decoded frame per analysis px
         self._frame_scale = 1.0   # display px per analysis px
+        self._bands: list[list[tuple[float, float]]] = []   # per mark, its heights (shares of the picture)
         self._keep = self.kept.maxlen
 
     # -- sampling -----------------------------------------------------------------------------
@@ -277,10 +296,11 @@ class WatermarkDetector(Detector):
         self._box, self._frame_scale, self._sx, self._src_sx = box, frame_scale, sx, sx
         bw, bh = box[2] * sx, box[3] * sx   # the picture in the searched frame's px
         s = min(1.0, float(self.pol["match_side"]) / max(bw, bh))
+        self._bands = [m.bands(min(box[2], box[3]) * frame_scale) for m in self.marks]
         if self.marks:
             # the smallest mark searched: a share of the picture's short side, and never below
             # ``min_px`` source pixels
-            smallest = max(min(m.min_height for m in self.marks) * min(bw, bh), self._min_px())
+            smallest = max(min(lo for b in self._bands for lo, _ in b) * min(bw, bh), self._min_px())
             s = min(1.0, max(s, MIN_MATCH_PX / max(smallest, 1e-6)))
         if s * sx <= 1.0:
             s, self._sx = s * sx, 1.0
@@ -297,12 +317,13 @@ class WatermarkDetector(Detector):
         """``min_px`` (displayed px) in the searched frame's px."""
         return float(self.pol["min_px"]) * self._sx / self._frame_scale
 
-    def _ranges(self, hw) -> list[tuple[float, float]]:
-        """Per mark, the heights searched in match px (shares of the short side, at least
-        ``min_px`` source pixels)."""
+    def _ranges(self, hw) -> list[list[tuple[float, float]]]:
+        """Per mark, the bands of heights searched in match px (shares of the short side, at
+        least ``min_px`` source pixels; a template's own height left out when below that)."""
         short = min(hw)
         floor = self._min_px() * self._scale
-        return [(max(m.min_height * short, floor), max(m.max_height * short, floor)) for m in self.marks]
+        return [[(max(lo * short, floor), max(hi * short, floor)) for k, (lo, hi) in enumerate(bands)
+                 if k == 0 or hi * short >= floor] for bands in self._bands]
 
     def _feed_template(self, t: float, fg: FrameImage, to_display, motion=None) -> None:
         """One analysed frame. The mark is first *found* (a whole-frame search, the hard part:
@@ -470,6 +491,11 @@ class WatermarkDetector(Detector):
         moving = shift > 1.0
         if moving and not (scheduled and turn):
             return []
+        if not moving and not scheduled:
+            # a still shot between the scheduled searches: the base stays, so what changed
+            # since it (a mark that arrived or left meanwhile) is still in the next scheduled
+            # search's difference, and the look-back reaches the frames in between
+            return []
         self._searched = True
         # Too much changed in a moving shot is seen on the copies reduced by 2 without making
         # the full fields: there the alignment's residues are halved, the share changed is about
@@ -513,9 +539,12 @@ class WatermarkDetector(Detector):
         return pair
 
     def _search_changed(self, field: FrameGradients, changed) -> Match | None:
-        """Every scale, around the largest few patches of change of a mark's size (a mark
-        arriving or leaving is one patch about its size; specks of codec noise and the large
-        patches of something moving in the shot are left out)."""
+        """Around the largest few patches of change of a mark's size (a mark arriving or
+        leaving is one patch about its size; specks of codec noise and the large patches of
+        something moving in the shot are left out): each patch with the largest template's
+        size around it searched coarse to fine, as the whole frame is (every scale at full
+        resolution over each patch costs ten times as much: in a talking head, whose patches
+        of change come and go every frame, it was most of the detector's time)."""
         joined = cv2.dilate(changed.astype(np.uint8), np.ones((5, 5), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(*joined.shape))
         smallest = min(st.height for st in self.bank.scales)
@@ -525,11 +554,14 @@ class WatermarkDetector(Detector):
                           and stats[i][2] <= wmax and stats[i][3] <= hmax),
                          key=lambda r: -int(r[4]))[:CHANGE_PATCHES]
         best = None
+        tw, th = wmax // 2, hmax // 2
+        H, W = field.shape
         for x, y, w, h, _ in (map(int, r) for r in patches):
-            for i, st in enumerate(self.bank.scales):
-                m = field.best(st, i, roi=(x - st.width, y - st.height, x + w, y + h))
-                if m is not None and (best is None or m.score > best.score):
-                    best = m
+            x0, x1 = _aligned(x - tw, x + w + tw, W)
+            y0, y1 = _aligned(y - th, y + h + th, H)
+            m = coarse_to_fine(field.patch(x0, y0, x1, y1), self.bank)
+            if m is not None and (best is None or m.score > best.score):
+                best = Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, m.scale)
         return best
 
     def _remember(self, m) -> None:
@@ -714,6 +746,16 @@ def _changed_share(a: FrameGradients, b: FrameGradients, motion, change_grad: fl
     bx, by = (cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
               for f in (b.gx, b.gy))
     return float(((a.gx - bx) ** 2 + (a.gy - by) ** 2 > change_grad ** 2).mean())
+
+
+def _aligned(a: int, b: int, n: int, k: int = 4) -> tuple[int, int]:
+    """[a, b) within [0, n), widened to a multiple of ``k`` long where the frame allows (a
+    crop reduced by 2 or 4 then has whole pixels: ``cv2.resize``'s fast path)."""
+    a, b = max(0, a), min(n, b)
+    extra = -(b - a) % k
+    b2 = min(n, b + extra)
+    a = max(0, a - (extra - (b2 - b)))
+    return a, b2
 
 
 def _part(gray: np.ndarray, box, f: int) -> np.ndarray:

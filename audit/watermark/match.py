@@ -117,21 +117,24 @@ class TemplateBank:
     """Every template at every scale for one frame size (match pixels), plus a reduced copy (by
     2 or 4) of the scales big enough to survive it (the coarse level of the search).
 
-    ``ranges``: per template, the smallest and largest height searched (match pixels); heights
-    are geometric between them in steps of ``scale_step``.
+    ``ranges``: per template, one or more bands (smallest, largest height searched, match
+    pixels); heights are geometric within each band in steps of ``scale_step``.
     """
 
     def __init__(self, templates: list[np.ndarray], frame_hw: tuple[int, int], *,
-                 ranges: list[tuple[float, float]], scale_step: float, blur_px: float):
+                 ranges: list[list[tuple[float, float]]], scale_step: float, blur_px: float):
         H, W = frame_hw
         self.blur_px = blur_px
         self.scales: list[ScaledTemplate] = []
         self.coarse: dict[int, tuple[int, ScaledTemplate]] = {}   # scale index -> (reduction, copy)
         self._spectra: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}   # coarse copies' DFTs
-        for ti, (bgra, (lo, hi)) in enumerate(zip(templates, ranges)):
-            lo, hi = max(6.0, lo), max(6.0, hi)
-            n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
-            for h in sorted({int(round(lo * scale_step**i)) for i in range(n)}):
+        for ti, (bgra, bands) in enumerate(zip(templates, ranges)):
+            heights = set()
+            for lo, hi in bands:
+                lo, hi = max(6.0, lo), max(6.0, hi)
+                n = max(1, int(np.floor(np.log(max(hi, lo) / lo) / np.log(scale_step))) + 1)
+                heights |= {int(round(lo * scale_step**i)) for i in range(n)}
+            for h in sorted(heights):
                 st = _scaled(bgra, ti, h, blur_px)
                 if st is None or st.height > H or st.width > W:
                     continue
@@ -412,14 +415,16 @@ def reduced(fg: FrameGradients, f: int) -> FrameGradients:
                           cv2.resize(fg.gy, size, interpolation=cv2.INTER_AREA))
 
 
-def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
+def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 3) -> Match | None:
     """Search every scale cheaply, then verify the best few at full resolution.
 
     ``fg``: a ``FrameGradients``, ``FrameImage`` or ``MeanImage``. Every other scale is tried
     on the field reduced as much as the bank's copy of it (``LEVELS``; at full resolution for
-    scales too small for any). The ``candidates`` best (scale, position) are then re-scored at
-    full resolution, near their position, at their scale and its neighbours: one patch of the
-    full-resolution field per candidate, large enough for the largest of them."""
+    scales too small for any). The ``candidates`` best (scale, position) *of each template*
+    are then re-scored at full resolution, near their position, at their scale and its
+    neighbours: one patch of the full-resolution field per candidate, large enough for the
+    largest of them. Per template, so that one template's chance matches (a bold mark's
+    outline matches much of any scene) do not take every place from a fainter one's."""
     coarse = bank.coarse_order()
     levels = {f: fg.reduced(f) for f in {bank.coarse[i][0] for i in coarse if i in bank.coarse}}
     found: list[tuple[Match, int]] = []
@@ -438,8 +443,12 @@ def coarse_to_fine(fg, bank: TemplateBank, candidates: int = 5) -> Match | None:
     # two neighbouring coarse copies) are refined together, over the union of their places
     # and scales: one patch and each scale once, not once per candidate.
     groups: list[list[int]] = []   # [template, first scale, last scale, x0, y0, x1, y1] (top-left corners)
-    for c, f in sorted(found, key=lambda p: -p[0].score)[:candidates]:
+    taken: dict[int, int] = {}
+    for c, f in sorted(found, key=lambda p: -p[0].score):
         t = bank.scales[c.scale].template
+        if taken.get(t, 0) >= candidates:
+            continue
+        taken[t] = taken.get(t, 0) + 1
         near = [i for i in range(c.scale - REFINE_SCALES, c.scale + REFINE_SCALES + 1)
                 if 0 <= i < len(bank.scales) and bank.scales[i].template == t]
         r = REFINE_PX * max(1, f // 2)
