@@ -227,9 +227,9 @@ class FixedOverlayFinder:
         maybe = (box <= self.max_area * H * W) & (np.minimum(bw, bh) >= 3) & (area >= min_px) & (area >= 0.15 * box)
         maybe[0] = False  # the background
         for i in np.flatnonzero(maybe):
-            x, y, w, h, _ = (int(v) for v in stats[i])
+            x, y, w, h = stats[i, :4].tolist()
             sel = (labels[y:y + h, x:x + w] == i) & fixed[y:y + h, x:x + w]
-            px = int(sel.sum())
+            px = np.count_nonzero(sel)
             if px < min_px or px < 0.15 * w * h:
                 continue
             if _orientation_spread(sx[y:y + h, x:x + w][sel] / k, sy[y:y + h, x:x + w][sel] / k) < self.min_orientation:
@@ -253,10 +253,10 @@ class FixedOverlayFinder:
         x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
         ring = textured[y0:y1, x0:x1].copy()
         ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
-        n = int(ring.sum())
+        n = np.count_nonzero(ring)
         if n < 0.1 * ring.size:
             return True
-        return float((fixed[y0:y1, x0:x1] & ring).sum()) / n <= self.ring_static
+        return np.count_nonzero(fixed[y0:y1, x0:x1] & ring) / n <= self.ring_static
 
 
 def label_type(H: int, W: int) -> int:
