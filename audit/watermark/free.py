@@ -152,16 +152,22 @@ class FixedOverlayFinder:
         # coded size, the gradient's border rule): not evidence of an overlay.
         m = BORDER_PX
         fixed[:m], fixed[-m:], fixed[:, :m], fixed[:, -m:] = False, False, False, False
-        share = float(np.count_nonzero(fixed)) / n_tex
+        n_fixed = np.count_nonzero(fixed)
+        share = float(n_fixed) / n_tex
         if share > self.static_share:
             return WindowState(times[-1], False, share, None)
-        if share == 0.0:
-            return WindowState(times[-1], True, share, None)   # nothing fixed: no overlay
+        # A blob holds at least ``min_px`` fixed pixels: with fewer in the whole frame there is no
+        # overlay to find (and the scene check below only takes pixels away).
+        least = min_px(*shape)
+        if n_fixed < least:
+            return WindowState(times[-1], True, share, None)
         # ... and NOT fixed in the scene: what is fixed in the frame because the scene barely
         # moves there (the centre of a zoom, an edge sliding along itself: a horizontal edge
         # under a pan, a radial one under a zoom) is just as consistent once the frames are
         # aligned on the scene's motion, while an overlay is not.
         fixed &= ~self._fixed_in_scene(fixed)
+        if np.count_nonzero(fixed) < least:
+            return WindowState(times[-1], True, share, None)
         return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx, sy, k, times))
 
     def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
@@ -219,18 +225,18 @@ class FixedOverlayFinder:
                                   self._scratch("joined", fixed.shape, np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(H, W))
         best = None
-        min_px = max(12, int(0.001 * H * W))
+        least = min_px(H, W)
         # Most components are specks: drop them all at once. A component's area bounds the fixed
         # pixels it holds (closing only adds pixels), so these are the loop's own tests, earlier.
         bw, bh, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
         box = bw * bh
-        maybe = (box <= self.max_area * H * W) & (np.minimum(bw, bh) >= 3) & (area >= min_px) & (area >= 0.15 * box)
+        maybe = (box <= self.max_area * H * W) & (np.minimum(bw, bh) >= 3) & (area >= least) & (area >= 0.15 * box)
         maybe[0] = False  # the background
         for i in np.flatnonzero(maybe):
             x, y, w, h = stats[i, :4].tolist()
             sel = (labels[y:y + h, x:x + w] == i) & fixed[y:y + h, x:x + w]
             px = np.count_nonzero(sel)
-            if px < min_px or px < 0.15 * w * h:
+            if px < least or px < 0.15 * w * h:
                 continue
             if _orientation_spread(sx[y:y + h, x:x + w][sel] / k, sy[y:y + h, x:x + w][sel] / k) < self.min_orientation:
                 continue
@@ -257,6 +263,11 @@ class FixedOverlayFinder:
         if n < 0.1 * ring.size:
             return True
         return np.count_nonzero(fixed[y0:y1, x0:x1] & ring) / n <= self.ring_static
+
+
+def min_px(H: int, W: int) -> int:
+    """The fewest fixed pixels an overlay's blob holds in an H x W field."""
+    return max(12, int(0.001 * H * W))
 
 
 def label_type(H: int, W: int) -> int:
