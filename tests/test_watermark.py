@@ -443,3 +443,47 @@ def test_small_template_found_at_its_own_size_beside_the_sora_mark(tmp_path):
     clean = jump_clip(tmp_path / "clean.mp4", opacity=0.0, **kw)
     w = audit(clean.path, templates=(str(tpl),))["watermark"]
     assert w["present"] is False and w["track"] == []
+
+
+def test_fixed_overlay_finder_window_states_do_not_depend_on_the_windows_before():
+    """The finder keeps its work arrays between windows (and writes a new frame's magnitudes
+    into the array of the frame leaving the window): each window must still say exactly what a
+    new finder given only that window's frames says, through an overlay coming and going, a
+    frame-filling still stretch and a cut."""
+    import cv2
+    import numpy as np
+
+    from audit.watermark.free import FixedOverlayFinder
+
+    rng = np.random.default_rng(11)
+    H, W = 120, 160
+    pan = np.array([[1.0, 0.0, 2.3], [0.0, 1.0, -0.4]])
+    still = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    frames = []
+    for n in range(16):
+        gx, gy = (cv2.GaussianBlur(rng.normal(0, 100, (H, W)).astype(np.float32), (5, 5), 1.5) for _ in range(2))
+        if 3 <= n < 11:  # a square outline fixed in the frame
+            gx[50:70, 69:72] += 150.0
+            gx[50:70, 89:92] -= 150.0
+            gy[49:52, 70:90] += 150.0
+            gy[69:72, 70:90] -= 150.0
+        if 11 <= n < 14:  # the same texture on every frame: the still shot is fixed everywhere
+            gx, gy = frames[10][1].copy(), frames[10][2].copy()
+        motion = None if n == 8 else (still if 11 <= n < 14 else pan)  # n == 8: a cut
+        frames.append((n / 5, gx, gy, motion))
+
+    def finder():
+        return FixedOverlayFinder(window=3, min_grad=12, consistency=0.9, static_share=0.25, max_area=0.06,
+                                  min_orientation=0.3)
+
+    running = finder()
+    states = [running.push(*f) for f in frames]
+    alone = []
+    for i in range(2, len(frames)):
+        one = finder()
+        for f in frames[i - 2:i + 1]:
+            state = one.push(*f)
+        alone.append(state)
+    assert states[:2] == [None, None] and states[2:] == alone
+    kinds = {(s.decidable, s.overlay is not None) for s in alone}
+    assert kinds == {(True, True), (True, False), (False, False)}  # overlays, none, undecidable

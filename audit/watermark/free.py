@@ -83,6 +83,7 @@ class FixedOverlayFinder:
         self.min_orientation = min_orientation
         self.ring_static = ring_static
         self._buf: deque = deque(maxlen=self.window)
+        self._arrays: dict[str, np.ndarray] = {}   # see _scratch
 
     def push(self, t: float, gx: np.ndarray, gy: np.ndarray, motion: np.ndarray | None = None) -> WindowState | None:
         """Add one analysed frame. ``motion``: the 2x3 matrix taking the previous analysed
@@ -93,7 +94,9 @@ class FixedOverlayFinder:
         buf = deque(maxlen=self.window)
         for (bt, bgx, bgy, bmag, T) in self._buf:
             buf.append((bt, bgx, bgy, bmag, step @ T if (step is not None and T is not None) else None))
-        buf.append((t, gx, gy, cv2.magnitude(gx, gy), np.eye(3)))
+        # the oldest frame drops out of the window now: its magnitudes' array takes the newest's
+        spare = self._buf[0][3] if len(self._buf) == self.window else None
+        buf.append((t, gx, gy, cv2.magnitude(gx, gy, spare), np.eye(3)))
         self._buf = buf
         self._since += 1
         if len(self._buf) < self.window or (self._since < (self.every if self._shown else self.every_before)
@@ -111,41 +114,68 @@ class FixedOverlayFinder:
         k = len(self._buf)
         if any(b[4] is None for b in self._buf):
             return WindowState(times[-1], False, 1.0, None)
-        # summed in place, pairwise (``np.minimum.reduce`` of a list first stacks it into a copy)
+        # summed pairwise into arrays kept between windows (a new 320x180 array costs more than
+        # the sum written into it: fresh pages); ``np.minimum.reduce`` of a list would stack a copy
         first, second, *rest = self._buf
-        sx, sy, smag = (first[i] + second[i] for i in (1, 2, 3))
-        lo, hi = np.minimum(first[3], second[3]), np.maximum(first[3], second[3])
+        shape = first[1].shape
+        ft = np.result_type(first[1], second[1])      # what ``first + second`` would give
+        mt = np.result_type(first[3], second[3])
+        sx, sy = self._scratch("sx", shape, ft), self._scratch("sy", shape, ft)
+        smag, lo, hi = (self._scratch(name, shape, mt) for name in ("smag", "lo", "hi"))
+        np.add(first[1], second[1], out=sx)
+        np.add(first[2], second[2], out=sy)
+        np.add(first[3], second[3], out=smag)
+        np.minimum(first[3], second[3], out=lo)
+        np.maximum(first[3], second[3], out=hi)
         for b in rest:
             sx += b[1]
             sy += b[2]
             smag += b[3]
             np.minimum(lo, b[3], out=lo)
             np.maximum(hi, b[3], out=hi)
-        textured = smag / k > self.min_grad
+        mean = np.divide(smag, k, out=self._scratch("mean", shape, np.result_type(smag, k)))
+        textured = np.greater(mean, self.min_grad, out=self._scratch("textured", shape, bool))
         n_tex = int(np.count_nonzero(textured))
         if n_tex == 0:
             return WindowState(times[-1], False, 0.0, None)
         # the consistency |sum g| / sum |g| (smag and hi are not needed after: reused in place)
-        cons = cv2.magnitude(sx, sy)
+        cons = cv2.magnitude(sx, sy, self._scratch("cons", shape, np.result_type(sx, sy)))
         np.divide(cons, np.maximum(smag, 1e-6, out=smag), out=cons)
         # Fixed: the same direction *and* an edge under the pixel in every frame of the window
         # (a curved edge sliding along itself keeps its direction for a while, not its place).
-        fixed = textured & (cons > self.consistency) & (lo > np.multiply(hi, 0.5, out=hi)) & (lo > self.min_grad)
+        fixed = np.greater(cons, self.consistency, out=self._scratch("fixed", shape, bool))
+        test = self._scratch("test", shape, bool)
+        fixed &= textured
+        fixed &= np.greater(lo, np.multiply(hi, 0.5, out=hi), out=test)
+        fixed &= np.greater(lo, self.min_grad, out=test)
         # The outermost rows and columns are fixed in every encoded video (padding of the
         # coded size, the gradient's border rule): not evidence of an overlay.
         m = BORDER_PX
         fixed[:m], fixed[-m:], fixed[:, :m], fixed[:, -m:] = False, False, False, False
-        share = float(np.count_nonzero(fixed)) / n_tex
+        n_fixed = np.count_nonzero(fixed)
+        share = float(n_fixed) / n_tex
         if share > self.static_share:
             return WindowState(times[-1], False, share, None)
-        if share == 0.0:
-            return WindowState(times[-1], True, share, None)   # nothing fixed: no overlay
+        # A blob holds at least ``min_px`` fixed pixels: with fewer in the whole frame there is no
+        # overlay to find (and the scene check below only takes pixels away).
+        least = min_px(*shape)
+        if n_fixed < least:
+            return WindowState(times[-1], True, share, None)
         # ... and NOT fixed in the scene: what is fixed in the frame because the scene barely
         # moves there (the centre of a zoom, an edge sliding along itself: a horizontal edge
         # under a pan, a radial one under a zoom) is just as consistent once the frames are
         # aligned on the scene's motion, while an overlay is not.
         fixed &= ~self._fixed_in_scene(fixed)
+        if np.count_nonzero(fixed) < least:
+            return WindowState(times[-1], True, share, None)
         return WindowState(times[-1], True, share, self._blob(fixed, textured, cons, sx, sy, k, times))
+
+    def _scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """An array of this shape and type kept for ``name`` between windows (contents left over)."""
+        a = self._arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = self._arrays[name] = np.empty(shape, dtype)
+        return a
 
     def _fixed_in_scene(self, where: np.ndarray) -> np.ndarray:
         """Pixels as consistent once the window is aligned on the scene's motion. Only the
@@ -153,12 +183,12 @@ class FixedOverlayFinder:
         sampled at those pixels' places in that frame (bilinear, edges replicated: what aligning
         the whole frame with ``warpAffine`` would give there) instead of warping K x 3 whole
         fields; a window with no fixed pixel costs nothing."""
-        out = np.zeros(where.shape, bool)
-        ys, xs = np.nonzero(where)
-        if xs.size == 0:
-            return out
-        pts = np.vstack([xs, ys, np.ones_like(xs)]).astype(np.float64)
-        n = xs.size
+        out = np.zeros(where.size, bool)
+        idx = np.flatnonzero(where)  # flat indices: several times cheaper than np.nonzero's (ys, xs)
+        n = idx.size
+        if n == 0:
+            return out.reshape(where.shape)
+        pts = None
         cols = n if n < 32767 else 1024  # remap wants a map under 32767 on each side
         sx = np.zeros(n, np.float32)
         sy = np.zeros(n, np.float32)
@@ -167,8 +197,11 @@ class FixedOverlayFinder:
         for (_, gx, gy, mag, T) in self._buf:
             A = T[:2]
             if (np.abs(A - IDENTITY) <= _CLOSE).all():  # np.allclose's test, without its overhead
-                gx, gy, mag = (f[ys, xs] for f in (gx, gy, mag))
+                gx, gy, mag = (np.take(f, idx) for f in (gx, gy, mag))
             else:
+                if pts is None:
+                    pts = np.ones((3, n))
+                    pts[1], pts[0] = np.divmod(idx, where.shape[1])  # the pixels' y and x
                 src = cv2.invertAffineTransform(A) @ pts  # where each pixel's scene point was
                 mx, my = (_as_map(v, cols) for v in src[:2])
                 gx, gy, mag = (cv2.remap(f, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()[:n]
@@ -179,8 +212,8 @@ class FixedOverlayFinder:
             lo = mag if lo is None else np.minimum(lo, mag)
             hi = mag if hi is None else np.maximum(hi, mag)
         cons = np.hypot(sx, sy) / np.maximum(smag, 1e-6)
-        out[ys, xs] = (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
-        return out
+        out[idx] = (cons > self.consistency) & (lo > 0.5 * hi) & (lo > self.min_grad)
+        return out.reshape(where.shape)
 
     def _blob(self, fixed, textured, cons, sx, sy, k, times) -> Overlay | None:
         """The largest overlay-like blob of ``fixed`` (``sx``, ``sy``: the window's summed gradients over
@@ -188,21 +221,22 @@ class FixedOverlayFinder:
         H, W = fixed.shape
         # Join an overlay's thin strokes into one blob; isolated coincidences stay specks.
         r = max(2, int(round(min(H, W) * 0.02)))
-        joined = cv2.morphologyEx(fixed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((r, r), np.uint8))
+        joined = cv2.morphologyEx(fixed.view(np.uint8), cv2.MORPH_CLOSE, np.ones((r, r), np.uint8),
+                                  self._scratch("joined", fixed.shape, np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=label_type(H, W))
         best = None
-        min_px = max(12, int(0.001 * H * W))
+        least = min_px(H, W)
         # Most components are specks: drop them all at once. A component's area bounds the fixed
         # pixels it holds (closing only adds pixels), so these are the loop's own tests, earlier.
         bw, bh, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
         box = bw * bh
-        maybe = (box <= self.max_area * H * W) & (np.minimum(bw, bh) >= 3) & (area >= min_px) & (area >= 0.15 * box)
+        maybe = (box <= self.max_area * H * W) & (np.minimum(bw, bh) >= 3) & (area >= least) & (area >= 0.15 * box)
         maybe[0] = False  # the background
         for i in np.flatnonzero(maybe):
-            x, y, w, h, _ = (int(v) for v in stats[i])
+            x, y, w, h = stats[i, :4].tolist()
             sel = (labels[y:y + h, x:x + w] == i) & fixed[y:y + h, x:x + w]
-            px = int(sel.sum())
-            if px < min_px or px < 0.15 * w * h:
+            px = np.count_nonzero(sel)
+            if px < least or px < 0.15 * w * h:
                 continue
             if _orientation_spread(sx[y:y + h, x:x + w][sel] / k, sy[y:y + h, x:x + w][sel] / k) < self.min_orientation:
                 continue
@@ -225,10 +259,15 @@ class FixedOverlayFinder:
         x0, y0, x1, y1 = max(0, x - m), max(0, y - m), min(W, x + w + m), min(H, y + h + m)
         ring = textured[y0:y1, x0:x1].copy()
         ring[y - y0:y - y0 + h, x - x0:x - x0 + w] = False
-        n = int(ring.sum())
+        n = np.count_nonzero(ring)
         if n < 0.1 * ring.size:
             return True
-        return float((fixed[y0:y1, x0:x1] & ring).sum()) / n <= self.ring_static
+        return np.count_nonzero(fixed[y0:y1, x0:x1] & ring) / n <= self.ring_static
+
+
+def min_px(H: int, W: int) -> int:
+    """The fewest fixed pixels an overlay's blob holds in an H x W field."""
+    return max(12, int(0.001 * H * W))
 
 
 def label_type(H: int, W: int) -> int:
