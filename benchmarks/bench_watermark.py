@@ -2,6 +2,7 @@
 """Cost of the watermark detector inside the decode pass, per analysed frame and per clip frame.
 
     python benchmarks/bench_watermark.py [--seconds 12] [--size 1280x720] [--repeat 2]
+    python benchmarks/bench_watermark.py --real /tmp/realset/clips [--repeat 2]
 
 Generates (once, under benchmarks/out/) a clip with our mark at opacity 0.5 and the same clip
 without it (H.264, 30 fps, a slow pan), then audits each with only the watermark detector
@@ -10,6 +11,12 @@ the camera detector), by our template alone, with the shipped Sora mark, by the 
 alone (the default) and template-free, and prints the detector's CPU seconds
 (of its own thread), ms per analysed frame, and that as a share of the CPU of a decode-only
 pass of the same clip; also the pipeline's wall timings. Best of ``--repeat`` runs (by CPU).
+
+``--real DIR``: instead, every .mp4 under DIR (real footage: the development set
+``benchmarks/realset/build.py`` makes, mostly still and hand-held shots, where the search's cost
+differs from a pan's), audited by the default (the Sora mark and the template-free search
+beside it), by our template alone and template-free alone: the detector's CPU seconds per clip
+and in all, and how many clips it flagged.
 """
 
 from __future__ import annotations
@@ -115,12 +122,54 @@ def run(path: Path, templates: tuple[str, ...], known: bool = False) -> dict:
             "present": w["present"], "coverage": w["coverage"]}
 
 
+def cpu_of(path: Path, templates: tuple[str, ...], known: bool) -> tuple[float, bool | None]:
+    """CPU seconds of the watermark detector's thread on one clip, and whether it found a mark."""
+    from audit import pipeline
+    from audit.pipeline import AuditOptions, AuditTask, audit_clip
+
+    motion, timed = _detectors()
+    timed.cpu = 0.0
+    with patch.object(pipeline, "registry", lambda: [motion, timed]):
+        r = audit_clip(AuditTask(str(path), AuditOptions(policy=policy(known), watermark_templates=templates)))
+    return timed.cpu, r["watermark"]["present"]
+
+
+# (column, templates given, known marks searched) of --real
+REAL = (("default", False, True), ("template", True, False), ("template_free", False, False))
+
+
+def real(folder: Path, repeat: int) -> int:
+    clips = sorted(folder.rglob("*.mp4"))
+    if not clips:
+        print(f"{folder}: no .mp4 clip under it (build the set with benchmarks/realset/build.py)")
+        return 2
+    print(f"{len(clips)} clips under {folder}; CPU s of the watermark detector's thread, best of {repeat}")
+    print(f"{'clip':40} " + " ".join(f"{name:>13}" for name, _, _ in REAL))
+    total = {name: 0.0 for name, _, _ in REAL}
+    flagged = {name: 0 for name, _, _ in REAL}
+    for clip in clips:
+        row = []
+        for name, given, known in REAL:
+            runs = [cpu_of(clip, (str(TEMPLATE),) if given else (), known) for _ in range(repeat)]
+            cpu, present = min(c for c, _ in runs), runs[0][1]
+            total[name] += cpu
+            flagged[name] += bool(present)
+            row.append(f"{cpu:12.3f}{'*' if present else ' '}")
+        print(f"{clip.name[:40]:40} " + " ".join(row), flush=True)
+    print(f"{'total':40} " + " ".join(f"{total[n]:12.2f} " for n, _, _ in REAL))
+    print(f"{'flagged (*)':40} " + " ".join(f"{flagged[n]:12d} " for n, _, _ in REAL))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=12.0)
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--real", type=Path, metavar="DIR", help="every .mp4 under DIR instead of the generated pan")
     a = ap.parse_args()
+    if a.real:
+        return real(a.real, a.repeat)
     w, h = (int(v) for v in a.size.split("x"))
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"clip: {a.seconds:g} s {w}x{h} 30 fps, pan, mark opacity 0.5 (or none); best of {a.repeat}")
