@@ -90,7 +90,8 @@ FREE_BESIDE_SLACK = 0.05
 class Mark:
     """One template searched: its name (a known mark's, or the file's), pixels (BGRA), the
     heights it is searched at (shares of the active picture's short side) and, for a template
-    given, its own height (px: the rows its alpha covers), searched too when it is below them."""
+    given, its own height (px: the image's, which the heights searched scale), searched too when
+    it is below them."""
 
     name: str
     bgra: np.ndarray
@@ -145,7 +146,7 @@ class WatermarkDetector(Detector):
         for p in self.paths:
             try:
                 bgra = load_template(p)
-                self.marks.append(Mark(p.name, bgra, lo, hi, int(np.count_nonzero(bgra[..., 3].any(axis=1)))))
+                self.marks.append(Mark(p.name, bgra, lo, hi, bgra.shape[0]))
             except TemplateError as e:
                 self.errors.append(Finding(RUNTIME, FAIL, e.code, f"{e}. {e.hint}.", {"template": str(p)}))
         self.templates = [m.bgra for m in self.marks]
