@@ -558,8 +558,8 @@ class WatermarkDetector(Detector):
         tw, th = wmax // 2, hmax // 2
         H, W = field.shape
         for x, y, w, h, _ in (map(int, r) for r in patches):
-            x0, x1 = _aligned(x - tw, x + w + tw, W)
-            y0, y1 = _aligned(y - th, y + h + th, H)
+            x0, x1 = max(0, x - tw), min(W, x + w + tw)
+            y0, y1 = max(0, y - th), min(H, y + h + th)
             m = coarse_to_fine(field.patch(x0, y0, x1, y1), self.bank)
             if m is not None and (best is None or m.score > best.score):
                 best = Match(m.score, x0 + m.x, y0 + m.y, m.w, m.h, m.scale)
@@ -747,16 +747,6 @@ def _changed_share(a: FrameGradients, b: FrameGradients, motion, change_grad: fl
     bx, by = (cv2.warpAffine(f, motion, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
               for f in (b.gx, b.gy))
     return float(((a.gx - bx) ** 2 + (a.gy - by) ** 2 > change_grad ** 2).mean())
-
-
-def _aligned(a: int, b: int, n: int, k: int = 4) -> tuple[int, int]:
-    """[a, b) within [0, n), widened to a multiple of ``k`` long where the frame allows (a
-    crop reduced by 2 or 4 then has whole pixels: ``cv2.resize``'s fast path)."""
-    a, b = max(0, a), min(n, b)
-    extra = -(b - a) % k
-    b2 = min(n, b + extra)
-    a = max(0, a - (extra - (b2 - b)))
-    return a, b2
 
 
 def _part(gray: np.ndarray, box, f: int) -> np.ndarray:
