@@ -101,37 +101,35 @@ METHODS = (("template", True, False), ("template+sora", True, True), ("sora", Fa
            ("template_free", False, False))
 
 
+def audited(path: Path, templates: tuple[str, ...], known: bool) -> tuple[float, dict]:
+    """The clip audited by the watermark detector alone (after the shared motion): the CPU
+    seconds of its thread, and the clip's results."""
+    from audit import pipeline
+    from audit.pipeline import AuditOptions, AuditTask, audit_clip
+
+    motion, timed = _detectors()
+    timed.cpu = 0.0
+    with patch.object(pipeline, "registry", lambda: [motion, timed]):
+        r = audit_clip(AuditTask(str(path), AuditOptions(policy=policy(known), watermark_templates=templates)))
+    return timed.cpu, r
+
+
 def run(path: Path, templates: tuple[str, ...], known: bool = False) -> dict:
     import time
 
     from audit import pipeline
     from audit.pipeline import AuditOptions, AuditTask, audit_clip
 
-    motion, timed = _detectors()
-    timed.cpu = 0.0
-    with patch.object(pipeline, "registry", lambda: [motion, timed]):
-        r = audit_clip(AuditTask(str(path), AuditOptions(policy=policy(known), watermark_templates=templates)))
+    cpu, r = audited(path, templates, known)
     w, t = r["watermark"], r["timings"]
     # decode alone (no detector), CPU of the whole process (the decoder's threads included)
     c0 = time.process_time()
     with patch.object(pipeline, "registry", lambda: []):
         d = audit_clip(AuditTask(str(path), AuditOptions()))
     decode_cpu = time.process_time() - c0
-    return {"cost_s": t["detectors"]["watermark"], "cpu_s": timed.cpu, "decode_s": d["timings"]["decode_s"],
+    return {"cost_s": t["detectors"]["watermark"], "cpu_s": cpu, "decode_s": d["timings"]["decode_s"],
             "decode_cpu_s": decode_cpu, "analysed": w["frames_analysed"], "frames": r["media"]["frames"],
             "present": w["present"], "coverage": w["coverage"]}
-
-
-def cpu_of(path: Path, templates: tuple[str, ...], known: bool) -> tuple[float, bool | None]:
-    """CPU seconds of the watermark detector's thread on one clip, and whether it found a mark."""
-    from audit import pipeline
-    from audit.pipeline import AuditOptions, AuditTask, audit_clip
-
-    motion, timed = _detectors()
-    timed.cpu = 0.0
-    with patch.object(pipeline, "registry", lambda: [motion, timed]):
-        r = audit_clip(AuditTask(str(path), AuditOptions(policy=policy(known), watermark_templates=templates)))
-    return timed.cpu, r["watermark"]["present"]
 
 
 # (column, templates given, known marks searched) of --real
@@ -150,8 +148,8 @@ def real(folder: Path, repeat: int) -> int:
     for clip in clips:
         row = []
         for name, given, known in REAL:
-            runs = [cpu_of(clip, (str(TEMPLATE),) if given else (), known) for _ in range(repeat)]
-            cpu, present = min(c for c, _ in runs), runs[0][1]
+            runs = [audited(clip, (str(TEMPLATE),) if given else (), known) for _ in range(repeat)]
+            cpu, present = min(c for c, _ in runs), runs[0][1]["watermark"]["present"]
             total[name] += cpu
             flagged[name] += bool(present)
             row.append(f"{cpu:12.3f}{'*' if present else ' '}")
